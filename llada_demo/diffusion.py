@@ -1,0 +1,186 @@
+"""LLaDA's reverse process (Nie et al. 2025, arXiv 2502.09992, Sec. 2.4 and Appendix B), as a stream.
+
+The canvas is the prompt followed by `gen_length` mask tokens, split into blocks filled left to right.
+At every step one forward pass guesses every position; the most confident guesses inside the current
+block are committed, as many as the schedule says, and every other guess goes back to [MASK].
+
+`reverse_process` is the one implementation of the algorithm: a batched generator of internal tensors.
+`generate` drains it and returns token ids, exactly as the authors' `generate.py` does (same RNG draws,
+in the same order, so a seed gives the same tokens). `sample` runs it for one sequence and turns every
+forward pass into a frozen `Step` for the page; what it measures for the page never touches the RNG.
+
+What it is not: it knows nothing about tokenizers, chat templates or rendering; `model` is anything
+called as `model(input_ids, attention_mask=...)` that returns an object with `.logits`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+
+from llada_demo.instrument import describe, rounded
+from llada_demo.schedule import add_gumbel_noise, block_spans, check_settings, num_transfer_tokens
+from llada_demo.step import Step
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One forward pass of the reverse process, as tensors (internal to the samplers and benches)."""
+
+    block: int
+    x: torch.Tensor           # (B, P + L) the canvas after this step's commits
+    guesses: torch.Tensor     # (B, L) the guess at every generated position
+    score: torch.Tensor       # (B, L) the score used to pick commits; -inf where not eligible
+    probs: torch.Tensor | None  # (B, L, V) softmax of the unperturbed logits, when computed
+    was_masked: torch.Tensor  # (B, L) bool, masked when the step began
+    to_commit: torch.Tensor   # (B, L) bool, committed in this step
+
+
+def model_logits(model, x: torch.Tensor, attention_mask: torch.Tensor | None, is_given: torch.Tensor,
+                 cfg_scale: float, mask_id: int) -> torch.Tensor:
+    """Logits (B, P + L, V) for the canvas, with classifier-free guidance when cfg_scale > 0.
+
+    CFG as in the paper (Appendix B.3, after Nie et al. 2024): a second, unconditional row in which
+    every given token (the prompt) is replaced by the mask token, and
+    `uncond + (cfg_scale + 1) * (cond - uncond)`. Both rows go through one forward pass.
+    """
+    if cfg_scale == 0:
+        return model(x, attention_mask=attention_mask).logits
+    un_x = x.masked_fill(is_given, mask_id)  # (B, P + L)
+    both_mask = None if attention_mask is None else torch.cat([attention_mask, attention_mask])
+    logits, un_logits = model(torch.cat([x, un_x]), attention_mask=both_mask).logits.chunk(2)
+    return un_logits + (cfg_scale + 1) * (logits - un_logits)
+
+
+@torch.inference_mode()
+def reverse_process(model, x: torch.Tensor, attention_mask: torch.Tensor | None, *, prompt_length: int,
+                    steps: int, block_length: int, temperature: float, cfg_scale: float, remasking: str,
+                    mask_id: int, generator: torch.Generator | None = None,
+                    keep_probs: bool = False) -> Iterator[Pass]:
+    """Run the reverse process on canvas x (B, P + L), yielding one `Pass` per forward pass.
+
+    x is modified in place and is also what each Pass holds; settings are assumed checked.
+    """
+    B, total = x.shape
+    P = prompt_length
+    gen_length = total - P
+    num_blocks = gen_length // block_length
+    steps_per_block = steps // num_blocks
+    is_given = x != mask_id  # (B, P + L) the prompt (and any given text): hidden in the CFG row
+    positions = torch.arange(gen_length, device=x.device)  # (L,)
+    for block, (start, end) in enumerate(block_spans(gen_length, block_length)):
+        masked_in_block = (x[:, P + start:P + end] == mask_id).sum(1).tolist()
+        schedule = [num_transfer_tokens(m, steps_per_block) for m in masked_in_block]  # per row
+        for i in range(steps_per_block):
+            is_masked = x[:, P:] == mask_id  # (B, L)
+            logits = model_logits(model, x, attention_mask, is_given, cfg_scale, mask_id)  # (B, P + L, V)
+            # The Gumbel draw covers the whole canvas, as in the official code, so the RNG stream matches.
+            guesses = add_gumbel_noise(logits, temperature, generator)[:, P:].argmax(-1)  # (B, L)
+            probs = None
+            if remasking == "low_confidence" or keep_probs:
+                probs = F.softmax(logits[:, P:], dim=-1)  # (B, L, V)
+            if remasking == "low_confidence":
+                score = probs.gather(-1, guesses[..., None])[..., 0]  # (B, L)
+            else:  # "random": one uniform draw over the canvas, after the Gumbel draw
+                if generator is None:
+                    score = torch.rand((B, total), device=x.device)[:, P:]
+                else:
+                    score = torch.rand((B, total), device=x.device, generator=generator)[:, P:]
+            eligible = is_masked & (positions < end)  # earlier blocks are already full
+            score = torch.where(eligible, score, -torch.inf)  # (B, L)
+            # Top-k over the full canvas (prompt at -inf), as the official code does, so ties break alike.
+            confidence = torch.full((B, total), -torch.inf, dtype=score.dtype, device=x.device)
+            confidence[:, P:] = score
+            to_commit = torch.zeros((B, total), dtype=torch.bool, device=x.device)
+            for row in range(B):
+                k = schedule[row][i]
+                if k:
+                    to_commit[row, confidence[row].topk(k).indices] = True
+            to_commit = to_commit[:, P:]  # (B, L)
+            x[:, P:] = torch.where(to_commit, guesses, x[:, P:])
+            yield Pass(block, x, guesses, score, probs, is_masked, to_commit)
+
+
+def _checked_canvas(model, prompt: torch.Tensor, *, steps, gen_length, block_length, temperature,
+                    cfg_scale, remasking, mask_id) -> torch.Tensor:
+    """Validate the settings and build the canvas (B, P + L): the prompt, then gen_length masks."""
+    check_settings(steps=steps, gen_length=gen_length, block_length=block_length, temperature=temperature,
+                   cfg_scale=cfg_scale, remasking=remasking)
+    if prompt.dim() != 2:
+        raise ValueError(f"The prompt ids must have shape (batch, length), got {tuple(prompt.shape)}.")
+    limit = getattr(getattr(model, "config", None), "max_position_embeddings", None)
+    if limit is not None and prompt.shape[1] + gen_length > limit:
+        raise ValueError(f"The prompt ({prompt.shape[1]} tokens) plus the generation length ({gen_length}) exceeds "
+                         f"the model's context of {limit} tokens; shorten the prompt or the length.")
+    x = torch.full((prompt.shape[0], prompt.shape[1] + gen_length), mask_id, dtype=torch.long, device=prompt.device)
+    x[:, :prompt.shape[1]] = prompt
+    return x
+
+
+def generate(model, prompt: torch.Tensor, *, steps: int = 128, gen_length: int = 128, block_length: int = 128,
+             temperature: float = 0.0, cfg_scale: float = 0.0, remasking: str = "low_confidence",
+             mask_id: int = 126336, attention_mask: torch.Tensor | None = None,
+             generator: torch.Generator | None = None) -> torch.LongTensor:
+    """Token ids (B, P + gen_length) for a batch of (left-padded) prompts (B, P): LLaDA's `generate`."""
+    x = _checked_canvas(model, prompt, steps=steps, gen_length=gen_length, block_length=block_length,
+                        temperature=temperature, cfg_scale=cfg_scale, remasking=remasking, mask_id=mask_id)
+    if attention_mask is not None:
+        # The generated positions are always attended to.
+        attention_mask = torch.cat([attention_mask, torch.ones_like(x[:, prompt.shape[1]:])], dim=-1)
+    for _ in reverse_process(model, x, attention_mask, prompt_length=prompt.shape[1], steps=steps,
+                             block_length=block_length, temperature=temperature, cfg_scale=cfg_scale,
+                             remasking=remasking, mask_id=mask_id, generator=generator):
+        pass
+    return x
+
+
+def sample(model, prompt_ids: torch.Tensor, *, steps: int, gen_length: int, block_length: int,
+           temperature: float = 0.0, cfg_scale: float = 0.0, remasking: str = "low_confidence",
+           mask_id: int, initial: torch.Tensor | None = None, top_k: int = 5,
+           generator: torch.Generator | None = None) -> Iterator[Step]:
+    """Yield one `Step` per forward pass for one prompt (1, P).
+
+    initial: optional (1, gen_length) starting content of the generated region, mask_id where the model
+    should write (infill); by default the region is all masks, as in LLaDA.
+    Settings are checked before anything runs: a bad one raises ValueError at the call, not later.
+    """
+    if prompt_ids.dim() != 2 or prompt_ids.shape[0] != 1:
+        raise ValueError(f"sample takes one prompt of shape (1, length), got {tuple(prompt_ids.shape)}; use generate for batches.")
+    x = _checked_canvas(model, prompt_ids, steps=steps, gen_length=gen_length, block_length=block_length,
+                        temperature=temperature, cfg_scale=cfg_scale, remasking=remasking, mask_id=mask_id)
+    if initial is not None:
+        if tuple(initial.shape) != (1, gen_length):
+            raise ValueError(f"The initial region must have shape (1, {gen_length}), got {tuple(initial.shape)}.")
+        x[:, prompt_ids.shape[1]:] = initial.to(x.device)
+    passes = reverse_process(model, x, None, prompt_length=prompt_ids.shape[1], steps=steps,
+                             block_length=block_length, temperature=temperature, cfg_scale=cfg_scale,
+                             remasking=remasking, mask_id=mask_id, generator=generator, keep_probs=True)
+    return _steps(passes, top_k)
+
+
+def _steps(passes: Iterator[Pass], top_k: int) -> Iterator[Step]:
+    start = time.perf_counter()
+    for index, p in enumerate(passes):
+        P = p.x.shape[1] - p.guesses.shape[1]
+        score = p.score[0]  # (L,)
+        eligible = score.isfinite()
+        probability, top_ids, top_probs, entropy = describe(p.probs[0], p.guesses[0], p.was_masked[0], top_k)
+        confidence = rounded(torch.where(eligible, score, 0.0))
+        yield Step(
+            index=index,
+            block=p.block,
+            tokens=tuple(p.x[0, P:].tolist()),
+            committed=tuple(p.to_commit[0].nonzero()[:, 0].tolist()),
+            proposals=tuple(p.guesses[0].tolist()),
+            confidence=tuple(c if ok else None for c, ok in zip(confidence, eligible.tolist())),
+            probability=probability,
+            top_ids=top_ids,
+            top_probs=top_probs,
+            entropy=entropy,
+            nfe=index + 1,
+            elapsed=time.perf_counter() - start,
+        )

@@ -1,0 +1,80 @@
+"""The rules of LLaDA's reverse process that are pure arithmetic: settings checks, how many tokens to
+commit at each step, where the blocks lie, and the Gumbel perturbation used at temperature > 0.
+
+Everything here follows the official LLaDA sampler (Nie et al. 2025, arXiv 2502.09992, Appendix B.2
+and the authors' `generate.py`). The loop that runs these rules lives in `diffusion.py`; this module
+knows nothing about models or tokenizers.
+"""
+
+from __future__ import annotations
+
+import torch
+
+REMASKING = ("low_confidence", "random")
+
+
+def check_settings(*, steps: int, gen_length: int, block_length: int, temperature: float = 0.0,
+                   cfg_scale: float = 0.0, remasking: str = "low_confidence") -> None:
+    """Raise ValueError, with a sentence saying what to change, if the settings cannot be sampled."""
+    for name, value in (("steps", steps), ("gen_length", gen_length), ("block_length", block_length)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be a whole number, got {value!r}.")
+        if value <= 0:
+            raise ValueError(f"{name} must be at least 1, got {value}.")
+    if gen_length % block_length != 0:
+        raise ValueError(f"The block length ({block_length}) must divide the generation length ({gen_length}); "
+                         f"try {largest_divisor_at_most(gen_length, block_length)}.")
+    num_blocks = gen_length // block_length
+    if steps % num_blocks != 0:
+        raise ValueError(f"The steps ({steps}) must be a multiple of the number of blocks ({num_blocks}); "
+                         f"try {max(num_blocks, steps - steps % num_blocks)}.")
+    if steps > gen_length:
+        raise ValueError(f"More steps ({steps}) than generated tokens ({gen_length}) would leave steps with "
+                         f"nothing to commit; use at most {gen_length} steps.")
+    for name, value in (("temperature", temperature), ("cfg_scale", cfg_scale)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise ValueError(f"{name} must be a number, got {value!r}.")
+        if value < 0:
+            raise ValueError(f"{name} must be 0 or more, got {value}.")
+    if remasking not in REMASKING:
+        raise ValueError(f"Unknown remasking strategy {remasking!r}; choose one of {', '.join(REMASKING)}.")
+
+
+def largest_divisor_at_most(n: int, limit: int) -> int:
+    """The largest divisor of n that is <= limit (a suggestion for a block length that fits)."""
+    return max(d for d in range(1, min(n, max(limit, 1)) + 1) if n % d == 0)
+
+
+def block_spans(gen_length: int, block_length: int) -> list[tuple[int, int]]:
+    """[start, end) of each block, in positions of the generated region, filled left to right."""
+    return [(start, start + block_length) for start in range(0, gen_length, block_length)]
+
+
+def num_transfer_tokens(masked: int, steps: int) -> list[int]:
+    """How many tokens to commit at each of `steps` steps so that `masked` tokens are all committed.
+
+    LLaDA's linear schedule (Appendix B.2; `get_num_transfer_tokens` in the authors' code): each step
+    commits `masked // steps`, and the remainder goes one each to the first steps.
+    """
+    base, remainder = divmod(masked, steps)
+    return [base + (1 if i < remainder else 0) for i in range(steps)]
+
+
+def add_gumbel_noise(logits: torch.Tensor, temperature: float,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    """Perturb logits so that their argmax is a sample at `temperature` (Gumbel-max).
+
+    As the paper's code does, in float64: `exp(logits) / (-log u) ** temperature` with u ~ U(0, 1),
+    since low precision Gumbel noise degrades generation quality (Zheng et al. 2024). At temperature 0
+    the logits come back unchanged and no random number is drawn. Without a `generator` the global RNG
+    is drawn with `torch.rand_like`, exactly as the official sampler does; with one, the same stream
+    comes from that generator (so concurrent runs do not share state).
+    """
+    if temperature == 0:
+        return logits
+    logits = logits.to(torch.float64)
+    if generator is None:
+        noise = torch.rand_like(logits, dtype=torch.float64)
+    else:
+        noise = torch.rand(logits.shape, dtype=torch.float64, device=logits.device, generator=generator)
+    return logits.exp() / (-torch.log(noise)) ** temperature

@@ -1,0 +1,178 @@
+"""The diffusion sampler: invariants over many settings, equivalence with an independent reference
+of the official LLaDA sampler, determinism, and the Step stream's contents."""
+
+import itertools
+
+import pytest
+import torch
+
+from llada_demo import diffusion
+from llada_demo.schedule import block_spans, num_transfer_tokens
+from tests.conftest import MASK_ID, VOCAB
+from tests import reference_llada
+
+GRID = [
+    # (steps, gen_length, block_length, temperature, cfg_scale, remasking)
+    (16, 16, 16, 0.0, 0.0, "low_confidence"),
+    (8, 16, 16, 0.0, 0.0, "low_confidence"),
+    (5, 16, 16, 0.0, 0.0, "low_confidence"),
+    (8, 16, 4, 0.0, 0.0, "low_confidence"),
+    (12, 24, 8, 0.7, 0.0, "low_confidence"),
+    (16, 16, 16, 1.0, 0.0, "random"),
+    (8, 16, 8, 0.0, 0.0, "random"),
+    (8, 16, 8, 0.0, 1.5, "low_confidence"),
+    (8, 16, 4, 0.5, 2.0, "random"),
+    (16, 16, 1, 0.0, 0.0, "low_confidence"),
+]
+
+
+class CountingModel(torch.nn.Module):
+    """Counts forward passes and the rows each holds."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.config, self.rows = model, model.config, []
+
+    def forward(self, input_ids, attention_mask=None):
+        self.rows.append(input_ids.shape[0])
+        return self.model(input_ids, attention_mask=attention_mask)
+
+
+def prompt(n=5, seed=0, batch=1):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(4, VOCAB, (batch, n), generator=g)
+
+
+@pytest.mark.parametrize("steps,gen_length,block_length,temperature,cfg_scale,remasking", GRID)
+def test_invariants(diffusion_model, steps, gen_length, block_length, temperature, cfg_scale, remasking):
+    model = CountingModel(diffusion_model)
+    torch.manual_seed(0)
+    stream = list(diffusion.sample(model, prompt(), steps=steps, gen_length=gen_length, block_length=block_length,
+                                   temperature=temperature, cfg_scale=cfg_scale, remasking=remasking, mask_id=MASK_ID))
+    # One Step per forward pass; forward passes equal steps; CFG puts two rows in each pass.
+    assert len(stream) == steps == len(model.rows)
+    assert set(model.rows) == {2 if cfg_scale > 0 else 1}
+    assert [s.nfe for s in stream] == list(range(1, steps + 1))
+    # The final canvas has no masks.
+    assert MASK_ID not in stream[-1].tokens
+    spans = block_spans(gen_length, block_length)
+    per_block = steps // len(spans)
+    expected = [k for _ in spans for k in num_transfer_tokens(block_length, per_block)]
+    previous = (MASK_ID,) * gen_length
+    for step, k in zip(stream, expected):
+        start, end = spans[step.block]
+        # Commits per step follow the schedule, inside the current block, at positions that were masked.
+        assert len(step.committed) == k
+        assert all(start <= pos < end and previous[pos] == MASK_ID for pos in step.committed)
+        # Committed tokens never change; everything not committed this step stays as it was.
+        for pos in range(gen_length):
+            if pos in step.committed:
+                assert step.tokens[pos] == step.proposals[pos] != MASK_ID
+            else:
+                assert step.tokens[pos] == previous[pos]
+        # Eligible = masked before the step and inside the block; only eligible positions have a score.
+        eligible = [previous[p] == MASK_ID and start <= p < end for p in range(gen_length)]
+        assert [c is not None for c in step.confidence] == eligible
+        previous = step.tokens
+
+
+@pytest.mark.parametrize("steps,gen_length,block_length,temperature,cfg_scale,remasking", GRID)
+def test_generate_equals_reference_token_for_token(diffusion_model, steps, gen_length, block_length,
+                                                   temperature, cfg_scale, remasking):
+    p = prompt(6, seed=3, batch=2)
+    kwargs = dict(steps=steps, gen_length=gen_length, block_length=block_length, temperature=temperature,
+                  cfg_scale=cfg_scale, remasking=remasking, mask_id=MASK_ID)
+    torch.manual_seed(11)
+    ours = diffusion.generate(diffusion_model, p, **kwargs)
+    ours_next_draw = torch.rand(3)
+    torch.manual_seed(11)
+    theirs = reference_llada.generate(diffusion_model, p, **kwargs)
+    theirs_next_draw = torch.rand(3)
+    assert torch.equal(ours, theirs)
+    # The global RNG was drawn exactly as much as the reference draws it.
+    assert torch.equal(ours_next_draw, theirs_next_draw)
+
+
+def test_generate_with_left_padding_and_cfg_equals_reference(diffusion_model):
+    p = prompt(6, seed=5, batch=2)
+    p[0, :2] = 0  # left padding in row 0
+    attention_mask = torch.ones_like(p)
+    attention_mask[0, :2] = 0
+    kwargs = dict(steps=8, gen_length=16, block_length=8, temperature=0.5, cfg_scale=1.0, mask_id=MASK_ID)
+    torch.manual_seed(2)
+    ours = diffusion.generate(diffusion_model, p, attention_mask=attention_mask, **kwargs)
+    torch.manual_seed(2)
+    theirs = reference_llada.generate(diffusion_model, p, attention_mask=attention_mask, **kwargs)
+    assert torch.equal(ours, theirs)
+
+
+@pytest.mark.parametrize("steps,gen_length,block_length,temperature,cfg_scale,remasking", GRID[::3])
+def test_sample_streams_what_generate_returns(diffusion_model, steps, gen_length, block_length, temperature,
+                                              cfg_scale, remasking):
+    p = prompt(4, seed=9)
+    kwargs = dict(steps=steps, gen_length=gen_length, block_length=block_length, temperature=temperature,
+                  cfg_scale=cfg_scale, remasking=remasking, mask_id=MASK_ID)
+    torch.manual_seed(5)
+    final = list(diffusion.sample(diffusion_model, p, **kwargs))[-1]
+    torch.manual_seed(5)
+    assert final.tokens == tuple(diffusion.generate(diffusion_model, p, **kwargs)[0, 4:].tolist())
+
+
+def test_same_seed_same_stream_and_generator_matches_global_seed(diffusion_model):
+    kwargs = dict(steps=8, gen_length=16, block_length=8, temperature=0.8, remasking="random", mask_id=MASK_ID)
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(42)
+        runs.append([(s.tokens, s.committed, s.confidence) for s in diffusion.sample(diffusion_model, prompt(), **kwargs)])
+    with_generator = [(s.tokens, s.committed, s.confidence) for s in
+                      diffusion.sample(diffusion_model, prompt(), generator=torch.Generator().manual_seed(42), **kwargs)]
+    assert runs[0] == runs[1] == with_generator
+    torch.manual_seed(43)
+    assert [s.tokens for s in diffusion.sample(diffusion_model, prompt(), **kwargs)] != [t for t, _, _ in runs[0]]
+
+
+def test_step_carries_candidates_entropy_and_probabilities(diffusion_model):
+    torch.manual_seed(0)
+    stream = list(diffusion.sample(diffusion_model, prompt(), steps=4, gen_length=8, block_length=8, mask_id=MASK_ID))
+    first = stream[0]
+    assert all(len(ids) == 5 and len(ps) == 5 for ids, ps in zip(first.top_ids, first.top_probs))
+    for ids, ps, guess, prob, conf in zip(first.top_ids, first.top_probs, first.proposals, first.probability, first.confidence):
+        assert list(ps) == sorted(ps, reverse=True) and 0 < sum(ps) <= 1.0001
+        assert ids[0] == guess and prob == ps[0] == conf  # greedy: the guess is the top candidate
+    assert all(h is not None and h > 0 for h in first.entropy)
+    last = stream[-1]
+    masked_before = {p for p, t in enumerate(stream[-2].tokens) if t == MASK_ID}
+    assert {p for p, ids in enumerate(last.top_ids) if ids} == masked_before
+    assert all(a.elapsed <= b.elapsed for a, b in itertools.pairwise(stream))
+
+
+def test_infill_keeps_given_tokens_and_fills_the_blanks(diffusion_model):
+    initial = torch.tensor([[10, 11, MASK_ID, MASK_ID, 12, MASK_ID, 13, 14]])
+    stream = list(diffusion.sample(diffusion_model, prompt(3), steps=3, gen_length=8, block_length=8,
+                                   mask_id=MASK_ID, initial=initial))
+    final = stream[-1].tokens
+    assert [final[i] for i in (0, 1, 4, 6, 7)] == [10, 11, 12, 13, 14]
+    assert MASK_ID not in final
+    assert sorted(p for s in stream for p in s.committed) == [2, 3, 5]
+
+
+@pytest.mark.parametrize("kwargs,fragment", [
+    (dict(steps=8, gen_length=10, block_length=4), "must divide"),
+    (dict(steps=3, gen_length=16, block_length=4), "multiple of the number of blocks"),
+    (dict(steps=-1, gen_length=16, block_length=16), "at least 1"),
+    (dict(steps=4, gen_length=16, block_length=16, remasking="best"), "Unknown remasking"),
+    (dict(steps=4, gen_length=16, block_length=16, temperature=-0.1), "temperature"),
+    (dict(steps=4, gen_length=200, block_length=200), "context of 128 tokens"),
+])
+def test_bad_settings_raise_before_any_forward_pass(diffusion_model, kwargs, fragment):
+    model = CountingModel(diffusion_model)
+    with pytest.raises(ValueError, match=fragment):
+        diffusion.sample(model, prompt(), mask_id=MASK_ID, **kwargs)
+    with pytest.raises(ValueError, match=fragment):
+        diffusion.generate(model, prompt(), mask_id=MASK_ID, **kwargs)
+    assert model.rows == []
+
+
+def test_sample_rejects_a_batch(diffusion_model):
+    with pytest.raises(ValueError, match="one prompt"):
+        diffusion.sample(diffusion_model, prompt(batch=2), steps=4, gen_length=8, block_length=8, mask_id=MASK_ID)
