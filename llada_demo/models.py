@@ -1,0 +1,240 @@
+"""The only place that loads models: presets and their allowlist, device and dtype, special token ids.
+
+A model comes from a local Hugging Face folder the operator names, or from a hub id on the allowlist
+(the presets below, extended by the operator with `--allow ID` / `LLADA_DEMO_ALLOW`). Nothing typed into
+the web page reaches here as an id or a path. Remote code (`trust_remote_code`) runs only for presets
+that need it or a local folder the operator explicitly trusts; LLaDA's hub code, written for
+transformers 4, is patched at load time to work on transformers 5 (see `_transformers5_compatible`).
+
+What it is not: no sampling, no tokenization beyond reading the special token ids.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
+
+import llada_demo.modeling  # noqa: F401  (registers the project's own architecture)
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
+DIFFUSION, AUTOREGRESSIVE = "diffusion", "autoregressive"
+# Token strings that mark a mask or the end of a turn in the families we know (LLaDA, Llama 3, Qwen).
+MASK_TOKENS = ("<|mdm_mask|>", "<|mask|>", "[MASK]", "<mask>")
+END_TOKENS = ("<|eot_id|>", "<|im_end|>", "<|endoftext|>", "<|end_of_text|>")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A model the operator may run: where it comes from and what the page needs to know about it."""
+
+    name: str
+    source: str  # a hub id, or a folder under assets/models
+    kind: str  # DIFFUSION or AUTOREGRESSIVE
+    chat: bool = False  # takes a chat template (instruct models)
+    remote_code: bool = False
+    memory_gb: float = 0.1  # weights in the dtype used on GPU (bf16), roughly
+    defaults: dict = field(default_factory=dict)  # gen_length, steps, block_length for the page
+    description: str = ""
+
+
+PRESETS = {p.name: p for p in (
+    Preset("tiny-llada", str(ASSETS / "tiny-llada"), DIFFUSION, memory_gb=0.02,
+           defaults=dict(gen_length=48, steps=48, block_length=48),
+           description="the project's tiny masked-diffusion model, trained on its tiny world"),
+    Preset("tiny-ar", str(ASSETS / "tiny-ar"), AUTOREGRESSIVE, memory_gb=0.02, defaults=dict(gen_length=48),
+           description="the tiny diffusion model's autoregressive twin: same architecture, data and budget"),
+    Preset("llada-8b-instruct", "GSAI-ML/LLaDA-8B-Instruct", DIFFUSION, chat=True, remote_code=True, memory_gb=16.5,
+           defaults=dict(gen_length=128, steps=128, block_length=32), description="LLaDA 8B Instruct (Nie et al. 2025)"),
+    Preset("llada-8b-base", "GSAI-ML/LLaDA-8B-Base", DIFFUSION, remote_code=True, memory_gb=16.5,
+           defaults=dict(gen_length=128, steps=128, block_length=128), description="LLaDA 8B Base"),
+    Preset("llada-1.5", "GSAI-ML/LLaDA-1.5", DIFFUSION, chat=True, remote_code=True, memory_gb=16.5,
+           defaults=dict(gen_length=128, steps=128, block_length=32), description="LLaDA 1.5 (VRPO-aligned)"),
+    Preset("qwen2.5-0.5b-instruct", "Qwen/Qwen2.5-0.5B-Instruct", AUTOREGRESSIVE, chat=True, memory_gb=1.0,
+           defaults=dict(gen_length=128), description="Qwen2.5 0.5B Instruct, a small AR model for CPUs"),
+    Preset("qwen2.5-7b-instruct", "Qwen/Qwen2.5-7B-Instruct", AUTOREGRESSIVE, chat=True, memory_gb=15.5,
+           defaults=dict(gen_length=128), description="Qwen2.5 7B Instruct, the paper's AR comparison class"),
+)}
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A loaded model with what the samplers and the page need to drive it."""
+
+    name: str
+    kind: str
+    model: torch.nn.Module
+    tokenizer: object
+    mask_id: int | None  # None for an AR model without a mask token
+    eos_ids: tuple[int, ...]  # end-of-text and end-of-turn ids: where a reply ends
+    chat: bool
+    device: str
+    parameters: int
+    description: str = ""
+
+
+def pick_device() -> str:
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def pick_dtype(device: str) -> torch.dtype:
+    """bf16 on a GPU (LLaDA's own dtype), float32 on the CPU, where bf16 matmuls are slow."""
+    return torch.bfloat16 if device in ("cuda", "mps") else torch.float32
+
+
+def allowlist(extra: tuple[str, ...] = ()) -> set[str]:
+    """Hub ids that may be loaded: the presets', the operator's `extra`, and LLADA_DEMO_ALLOW (comma-separated)."""
+    from_env = tuple(s.strip() for s in os.environ.get("LLADA_DEMO_ALLOW", "").split(",") if s.strip())
+    return {p.source for p in PRESETS.values() if not Path(p.source).is_absolute()} | set(extra) | set(from_env)
+
+
+def resolve(name: str, allow: tuple[str, ...] = (), trust_remote_code: bool = False) -> Preset:
+    """The Preset for a preset name, an allowlisted hub id, or a local folder; ValueError otherwise."""
+    if name in PRESETS:
+        return PRESETS[name]
+    for preset in PRESETS.values():
+        if preset.source == name:
+            return preset
+    folder = Path(name).expanduser()
+    if folder.is_dir():
+        if not (folder / "config.json").is_file():
+            raise ValueError(f"The folder {folder} has no config.json; point at a Hugging Face model folder.")
+        config = _read_config(str(folder), trust_remote_code)
+        return Preset(name=folder.name, source=str(folder), kind=_kind_of(config), remote_code=trust_remote_code,
+                      chat=False, description=f"local folder {folder}")
+    if name in allowlist(allow):
+        # An operator-allowed hub id; its kind is read from its config when loaded.
+        return Preset(name=name, source=name, kind="", remote_code=trust_remote_code, description=name)
+    raise ValueError(f"{name!r} is neither a preset ({', '.join(PRESETS)}), a local model folder, nor an allowed "
+                     f"hub id; the operator can allow one with --allow {name} or LLADA_DEMO_ALLOW.")
+
+
+def _read_config(source: str, trust_remote_code: bool):
+    try:
+        return AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code)
+    except ValueError as err:
+        if "trust_remote_code" in str(err):
+            raise ValueError(f"{source} needs its own code to load (trust_remote_code); the operator can allow it "
+                             f"with --trust-remote-code if they trust that code.") from None
+        raise
+
+
+def _kind_of(config) -> str:
+    """Diffusion (bidirectional mask predictor) or autoregressive, from the config alone."""
+    if getattr(config, "model_type", "") == "llada_demo_tiny":
+        return AUTOREGRESSIVE if config.causal else DIFFUSION
+    if "llada" in getattr(config, "model_type", "").lower() or getattr(config, "mask_token_id", None) is not None:
+        return DIFFUSION
+    architectures = " ".join(getattr(config, "architectures", None) or ())
+    if "MaskedLM" in architectures:
+        return DIFFUSION
+    return AUTOREGRESSIVE
+
+
+def _transformers5_compatible(cls: type) -> type:
+    """A subclass of a transformers-4 remote model class that loads on transformers 5.
+
+    LLaDA's hub code has two traits transformers 5 rejects: its `__init__` never calls `post_init()`
+    (so `all_tied_weights_keys` and friends are missing when loading finishes), and its `tie_weights`
+    takes no keyword arguments (transformers 5 passes `missing_keys=`, `recompute_mapping=`).
+    """
+    takes_kwargs = any(p.kind in (p.VAR_KEYWORD, p.KEYWORD_ONLY) or name != "self"
+                       for name, p in inspect.signature(cls.tie_weights).parameters.items())
+
+    class Compatible(cls):
+        def __init__(self, config, *args, **kwargs):
+            super().__init__(config, *args, **kwargs)
+            if not hasattr(self, "all_tied_weights_keys"):
+                self.post_init()
+
+        def tie_weights(self, *args, **kwargs):
+            return super().tie_weights(*args, **kwargs) if takes_kwargs else super().tie_weights()
+
+    Compatible.__name__ = Compatible.__qualname__ = cls.__name__
+    Compatible.__module__ = cls.__module__
+    return Compatible
+
+
+def _model_class(preset: Preset, config, kind: str):
+    """The class to instantiate: the remote class (made transformers-5 compatible) or an Auto class."""
+    auto_map = getattr(config, "auto_map", None) or {}
+    if preset.remote_code and auto_map:
+        from transformers.dynamic_module_utils import get_class_from_dynamic_module
+        keys = ("AutoModelForMaskedLM", "AutoModel", "AutoModelForCausalLM") if kind == DIFFUSION \
+            else ("AutoModelForCausalLM", "AutoModel")
+        reference = next((auto_map[k] for k in keys if k in auto_map), None)
+        if reference is None:
+            raise ValueError(f"{preset.source} names no model class for a {kind} model in its auto_map.")
+        return _transformers5_compatible(get_class_from_dynamic_module(reference, preset.source))
+    return AutoModelForMaskedLM if kind == DIFFUSION else AutoModelForCausalLM
+
+
+def _first_id(tokenizer, config, attribute: str, candidates: tuple[str, ...]) -> int | None:
+    for source in (tokenizer, config):
+        value = getattr(source, attribute, None)
+        if isinstance(value, int):
+            return value
+    vocab = tokenizer.get_vocab()
+    return next((vocab[t] for t in candidates if t in vocab), None)
+
+
+def special_ids(tokenizer, config) -> tuple[int | None, tuple[int, ...]]:
+    """(mask id, end ids) from the tokenizer and the config, never hard-coded per model."""
+    mask_id = _first_id(tokenizer, config, "mask_token_id", MASK_TOKENS)
+    ends: list[int] = []
+    for value in (tokenizer.eos_token_id, getattr(config, "eos_token_id", None)):
+        ends.extend(value if isinstance(value, (list, tuple)) else [value] if isinstance(value, int) else [])
+    vocab = tokenizer.get_vocab()
+    ends.extend(vocab[t] for t in END_TOKENS if t in vocab)
+    return mask_id, tuple(dict.fromkeys(ends))
+
+
+def check_fits(preset: Preset, device: str) -> None:
+    """Refuse, before loading, a model that cannot fit: one sentence with the numbers."""
+    if device == "cuda":
+        free = sum(torch.cuda.mem_get_info(i)[0] for i in range(torch.cuda.device_count())) / 2**30
+        where = "free GPU memory"
+    else:
+        import psutil
+        free = psutil.virtual_memory().available / 2**30
+        where = "free RAM"
+    need = preset.memory_gb * (2 if device == "cpu" else 1)  # float32 on the CPU doubles bf16 weights
+    if need > 0.9 * free:
+        raise ValueError(f"{preset.name} needs about {need:.1f} GB but only {free:.1f} GB of {where} is available; "
+                         f"choose a smaller preset.")
+
+
+def load(name: str, *, allow: tuple[str, ...] = (), trust_remote_code: bool = False,
+         device: str | None = None) -> Loaded:
+    """Load a preset, an allowlisted hub id or a local folder, ready for the samplers."""
+    preset = resolve(name, allow, trust_remote_code)
+    device = device or pick_device()
+    check_fits(preset, device)
+    config = _read_config(preset.source, preset.remote_code)
+    kind = preset.kind or _kind_of(config)
+    dtype = pick_dtype(device)
+    options: dict = dict(config=config, dtype=dtype)
+    if preset.remote_code:
+        options["trust_remote_code"] = True
+    one_gpu = device == "cuda" and preset.memory_gb < torch.cuda.mem_get_info(0)[0] / 2**30 * 0.9
+    if device == "cuda" and not one_gpu:
+        options["device_map"] = "auto"  # accelerate spreads the layers over the GPUs (and the CPU)
+    model = _model_class(preset, config, kind).from_pretrained(preset.source, **options).eval()
+    if "device_map" not in options:
+        model = model.to(device)
+    tokenizer = AutoTokenizer.from_pretrained(preset.source, trust_remote_code=preset.remote_code)
+    mask_id, eos_ids = special_ids(tokenizer, config)
+    if kind == DIFFUSION and mask_id is None:
+        raise ValueError(f"{preset.source} has no mask token in its tokenizer or config, so it cannot be run as a diffusion model.")
+    chat = preset.chat or bool(getattr(tokenizer, "chat_template", None))
+    return Loaded(name=preset.name, kind=kind, model=model, tokenizer=tokenizer, mask_id=mask_id, eos_ids=eos_ids,
+                  chat=chat, device=device, parameters=sum(p.numel() for p in model.parameters()),
+                  description=preset.description)
