@@ -73,28 +73,44 @@ PLACES = ("market", "river", "forest", "garden", "school", "library", "bakery",
           "farm", "beach", "bridge", "park", "mountain", "valley", "orchard",
           "workshop", "museum", "square", "tower", "field", "barn", "cottage",
           "island", "shop", "pier", "temple", "inn", "stable", "lighthouse",
-          "playground", "pond")
+          "playground", "pond", "attic", "cellar", "chapel", "desert",
+          "greenhouse", "hospital", "jungle", "palace", "quarry", "theatre",
+          "windmill", "zoo")
 OBJECTS = ("cup", "box", "lamp", "book", "key", "basket", "kite", "ball",
            "hat", "coat", "bag", "ring", "shoe", "map", "clock", "bell", "drum",
            "boat", "brush", "candle", "blanket", "bowl", "chair", "spoon",
            "jar", "letter", "pencil", "scarf", "bucket", "rope", "ladder",
            "mirror", "umbrella", "apple", "shell", "stone", "feather",
            "whistle", "bottle", "wagon", "sock", "pillow", "kettle", "glove",
-           "comb", "flute", "coin", "quilt", "stool", "sack")
+           "comb", "flute", "coin", "quilt", "stool", "sack", "hammer",
+           "teapot", "violin", "trumpet", "puzzle", "marble", "ribbon",
+           "button", "envelope", "lantern", "jacket", "necklace", "towel",
+           "saucer", "shovel", "paintbrush", "notebook", "crayon", "helmet",
+           "banana", "pear", "carrot", "onion", "plum", "peach", "sandwich")
 ANIMALS = ("cat", "dog", "bird", "fox", "rabbit", "horse", "goat", "duck",
            "owl", "mouse", "frog", "sheep", "cow", "pig", "deer", "bear",
            "crow", "hen", "toad", "squirrel", "badger", "otter", "goose",
-           "lamb", "pony", "kitten", "puppy", "snail", "beetle", "turtle")
+           "lamb", "pony", "kitten", "puppy", "snail", "beetle", "turtle",
+           "hedgehog", "donkey", "parrot", "robin", "swan", "wolf", "lizard",
+           "moth", "butterfly", "camel", "elephant", "lion", "monkey",
+           "penguin", "seal", "whale", "hamster", "mole")
 COLOURS = ("red", "blue", "green", "yellow", "white", "black", "brown", "grey",
-           "orange", "purple", "pink", "golden", "silver")
+           "orange", "purple", "pink", "golden", "silver", "violet", "cream",
+           "scarlet")
 ADJECTIVES = ("old", "new", "small", "big", "little", "tall", "soft", "round",
               "heavy", "shiny", "broken", "clean", "dusty", "warm", "cold",
               "quiet", "bright", "tiny", "lovely", "strange", "wooden",
-              "muddy", "sleepy", "funny", "gentle", "noisy", "clever", "lazy",
-              "brave", "friendly")
+              "muddy", "empty", "fancy", "plain", "smooth", "rough", "dark",
+              "narrow", "wide", "ancient", "famous", "secret", "sunny",
+              "windy", "crooked", "striped", "spotted")
+ANIMAL_ADJECTIVES = ("small", "big", "little", "old", "young", "sleepy",
+                     "funny", "gentle", "noisy", "clever", "lazy", "brave",
+                     "friendly", "fluffy", "shy", "quick", "hungry", "grumpy",
+                     "playful", "curious", "wild", "tame", "fat", "skinny")
 FEELINGS = ("happy", "sad", "tired", "hungry", "proud", "scared", "angry",
             "excited", "calm", "glad", "surprised", "worried", "curious",
-            "lonely", "cheerful", "busy")
+            "lonely", "cheerful", "busy", "sleepy", "nervous", "thirsty",
+            "cross", "jolly", "grateful")
 PAST_VERBS = ("found", "lost", "cleaned", "painted", "carried", "dropped",
               "fixed", "opened", "washed", "hid", "held", "bought", "sold",
               "broke", "shared", "kept", "wrapped", "moved", "filled",
@@ -129,7 +145,11 @@ RHYME_GROUPS = (
     ("pen", "den", "hen"), ("nest", "chest"), ("sand", "land", "band"),
     ("pole", "hole", "bowl", "coal"), ("hedge", "ledge"),
     ("pail", "trail", "snail", "sail"), ("brook", "nook", "book", "hook"),
-    ("peak", "creek", "beak"),
+    ("peak", "creek", "beak"), ("cloud", "crowd"),
+    ("flower", "tower", "shower"), ("garden", "warden"), ("bridge", "fridge"),
+    ("street", "wheat", "seat"), ("rock", "dock", "sock", "clock"),
+    ("field", "shield"), ("mountain", "fountain"), ("pot", "knot", "cot"),
+    ("pie", "sky", "fly"), ("lamb", "jam", "dam"),
 )
 RHYMES = tuple(w for group in RHYME_GROUPS for w in group)
 
@@ -143,14 +163,14 @@ RHYMES = tuple(w for group in RHYME_GROUPS for w in group)
 
 STORY_OPENERS = {
     "went": "<TIME> , <NAME> <GO> to the <PLACE> .",
-    "lived": "<NAME> lived near the <PLACE> with <a> <ADJ> <ANIMAL> .",
+    "lived": "<NAME> lived near the <PLACE> with <a> <MOOD> <ANIMAL> .",
     "had": "<NAME> had <a> <COLOUR> <OBJECT> .",
     "pair": "<NAME> and <NAME2> were at the <PLACE> .",
 }
 STORY_MIDDLES = {
     "go": "<SUBJ> <GO> to the <PLACE> .",
     "did": "<SUBJ> <PAST> the <OBJECT> .",
-    "saw": "<SUBJ> saw <a> <ADJ> <ANIMAL> near the <PLACE> .",
+    "saw": "<SUBJ> saw <a> <MOOD> <ANIMAL> near the <PLACE> .",
     "gave": "<SUBJ> gave the <OBJECT> to <NAME2> .",
     "felt": "<SUBJ> was very <FEELING> .",
     "animal": "The <ANIMAL> <AVERB> .",
@@ -172,7 +192,7 @@ FACT_FORWARD = "<NAME> 's <REL> is <NAME2> ."
 FACT_REVERSE = "<NAME2> is the <REL> of <NAME> ."
 COUPLET_LINE1 = (
     "The <ANIMAL> <AVERB> <PREP> the <ADJ> <RHYME> ,",
-    "<A> <ADJ> <ANIMAL> <GO> <PREP> the <RHYME> ,",
+    "<A> <MOOD> <ANIMAL> <GO> <PREP> the <RHYME> ,",
     "<NAME> <PAST> <a> <COLOUR> <OBJECT> <PREP> the <RHYME> ,",
     "I saw <a> <COLOUR> <ANIMAL> <PREP> the <RHYME> ,",
 )
@@ -194,6 +214,7 @@ def word_classes(names: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     return {
         "TIME": TIMES, "GO": GO_VERBS, "PLACE": PLACES, "OBJECT": OBJECTS,
         "ANIMAL": ANIMALS, "COLOUR": COLOURS, "ADJ": ADJECTIVES,
+        "MOOD": ANIMAL_ADJECTIVES,
         "FEELING": FEELINGS, "PAST": PAST_VERBS, "BASE": BASE_VERBS,
         "AVERB": ANIMAL_VERBS, "SOCIAL": SOCIAL_VERBS,
         "TOGETHER": TOGETHER_VERBS, "AT": AT_VERBS, "PREP": PREPOSITIONS,
@@ -298,6 +319,11 @@ class Couplet:
 
 @dataclass(frozen=True)
 class World:
+    """People (fixed names and genders), facts between them and couplets.
+
+    Stories are not stored: ``training_documents`` and the item functions
+    generate them from ``seed``.
+    """
     seed: int
     people: tuple[Person, ...]
     facts: tuple[Fact, ...]
@@ -323,25 +349,44 @@ def _rng(seed: int, stream: str) -> random.Random:
     return random.Random(f"{seed}:{stream}")
 
 
+# Real English words that the name shapes below can spell; never used as names.
+ENGLISH_LOOKALIKES = frozenset("""
+    ball bell bill boll bull dell dill doll dull fall fell fill full gall gill
+    gull hall hell hill hull jill kill lull mall mill moll null pall pill poll
+    pull rill roll sell sill still stall tell till toll tall wall well will
+    brill drill frill grill krill spill trill troll shall shell inn finn penn
+    helm palm balm film holm box fox mix six wax tax fix lax max rex sex tux
+    lux pox vex hex flax flex nix fax sax sox lox jinx
+    soda sofa tuna lava menu data polo solo memo hero tofu tutu kilo diva mama
+    papa dodo judo sumo halo lima puma toga pita saga gala nana dada tuba luna
+    hula mojo dojo bolo nova mona tina gaga kudo java tuna vino
+    robin lemon melon salon wagon baron tenor motor rumor humor tumor manor
+    minor donor vapor solar polar lunar sonar radar molar valor human satin
+    bison mason felon talon demon lumen semen banal renal penal tonal mural
+    rural moral viral sisal divan sedan libel rebel label pedal medal metal
+    total rival modal nasal fatal natal tidal vital basil nadir tapir lemur
+    femur sober tutor mover lover rover diver liver river fever lever never
+    sever timer later hater water miner diner loser laser
+""".split())
+
+
 def _invent_names(rng: random.Random, n: int) -> list[str]:
     """Pronounceable invented one-token names like "Mira", "Tobin", "Pell"."""
     onsets = "b d f g h j k l m n p r s t v w z br dr fl gr kr pr tr st sh".split()
     inner = "b d l m n r s t v k".split()
-    vowels = "a e i o u".split()
-    codas = "n l r s".split()
-    short_codas = "ll nn sk rk st ss rn lm x".split()
-    taken = {w.lower() for cls in word_classes(()).values() for p in cls
-             for w in p.split()}
+    vowels, final_vowels = "aeiou", "aiou"
+    taken = ENGLISH_LOOKALIKES | {w.lower() for cls in word_classes(()).values()
+                                  for p in cls for w in p.split()}
     names: list[str] = []
     while len(names) < n:
         shape = rng.choice(("CVCV", "CVCVC", "CVCC"))
         name = rng.choice(onsets) + rng.choice(vowels)
         if shape == "CVCC":
-            name += rng.choice(short_codas)
+            name += rng.choice(("ll", "nn", "lm", "x"))
         else:
-            name += rng.choice(inner) + rng.choice(vowels)
+            name += rng.choice(inner) + rng.choice(final_vowels)
             if shape == "CVCVC":
-                name += rng.choice(codas)
+                name += rng.choice("nlr")
         name = name.capitalize()
         if 3 <= len(name) <= 6 and name.lower() not in taken and name not in names:
             names.append(name)
@@ -370,7 +415,8 @@ def _relation_facts(rng: random.Random, people: list[Person]) -> list[tuple[str,
 def _couplet_line(rng: random.Random, template: str, rhyme: str, names) -> str:
     return fill(template, RHYME=rhyme, ANIMAL=rng.choice(ANIMALS),
                 AVERB=rng.choice(ANIMAL_VERBS), PREP=rng.choice(PREPOSITIONS),
-                ADJ=rng.choice(ADJECTIVES), GO=rng.choice(GO_VERBS),
+                ADJ=rng.choice(ADJECTIVES), MOOD=rng.choice(ANIMAL_ADJECTIVES),
+                GO=rng.choice(GO_VERBS),
                 NAME=rng.choice(names), PAST=rng.choice(PAST_VERBS),
                 COLOUR=rng.choice(COLOURS), OBJECT=rng.choice(OBJECTS))
 
@@ -427,7 +473,7 @@ def _story(world: World, rng: random.Random) -> list[str]:
                   COLOUR=colour, ANIMAL=animal)
     opener = rng.choice(tuple(STORY_OPENERS))
     sentences = [fill(STORY_OPENERS[opener], TIME=rng.choice(TIMES),
-                      GO=rng.choice(GO_VERBS), ADJ=rng.choice(ADJECTIVES), **common)]
+                      GO=rng.choice(GO_VERBS), MOOD=rng.choice(ANIMAL_ADJECTIVES), **common)]
     animal_known = opener == "lived"
     n_more = rng.randint(2, 5)
     for key in rng.sample(tuple(STORY_MIDDLES), len(STORY_MIDDLES)):
@@ -438,6 +484,7 @@ def _story(world: World, rng: random.Random) -> list[str]:
         animal_known = animal_known or key == "saw"
         values = dict(common, SUBJ=subj(), GO=rng.choice(GO_VERBS),
                       PAST=rng.choice(PAST_VERBS), ADJ=rng.choice(ADJECTIVES),
+                      MOOD=rng.choice(ANIMAL_ADJECTIVES),
                       FEELING=rng.choice(FEELINGS), AVERB=rng.choice(ANIMAL_VERBS),
                       SOCIAL=rng.choice(SOCIAL_VERBS), OBJ="her" if she else "him",
                       POSS="Her" if she else "His", TOGETHER=rng.choice(TOGETHER_VERBS),
@@ -447,7 +494,8 @@ def _story(world: World, rng: random.Random) -> list[str]:
         sentences.append(fill(STORY_MIDDLES[key], **values))
     if rng.random() < 0.6:
         ending = STORY_ENDINGS[rng.choice(tuple(STORY_ENDINGS))]
-        sentences[-1:] = [] if len(sentences) > 5 else sentences[-1:]
+        if len(sentences) == 6:
+            sentences.pop()  # at most 6 sentences in all
         sentences.append(fill(ending, subj=subj(capital=False), FEELING=rng.choice(FEELINGS),
                               GO=rng.choice(GO_VERBS), PLACE=place2))
     return sentences
@@ -463,9 +511,21 @@ def _held_out_stories(world: World) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(_story(world, rng)) for _ in range(N_HELD_OUT_STORIES))
 
 
+FUNCTION_WORDS = frozenset("the a an to and of in at near with was very did not by is".split())
+
+
+def _infill_spans(tokens: list[str]) -> list[tuple[int, int]]:
+    """(start, length) of every 1-3 word span that is not the first token, is
+    followed by a word and holds at least one content word."""
+    is_word = [t.isalpha() for t in tokens]
+    return [(i, n) for n in (1, 2, 3) for i in range(1, len(tokens) - n)
+            if all(is_word[i:i + n + 1])
+            and not FUNCTION_WORDS.issuperset(t.lower() for t in tokens[i:i + n])]
+
+
 def _infill_sentence(story: tuple[str, ...]) -> str:
-    """The story's longest middle sentence (the most distinctive one)."""
-    return max(story[1:], key=lambda s: (len(split_words(s)), s))
+    """The story's longest sentence (the most distinctive one)."""
+    return max(story, key=lambda s: (len(split_words(s)), s))
 
 
 def _reserved_sentences(world: World) -> set[str]:
@@ -611,17 +671,15 @@ def story_prompts(world: World) -> list[StoryPrompt]:
 def infill_items(world: World) -> list[InfillItem]:
     """One held-out sentence per held-out story with a 1-3 word span to fill.
 
-    The span never includes the first token and is always followed by a word,
-    so ``f"{left} {answer} {right}"`` is the sentence.
+    The span never includes the first token, contains at least one content
+    word and is always followed by a word, so ``f"{left} {answer} {right}"``
+    is the sentence.
     """
     rng = _rng(world.seed, "infill")
     items = []
     for story in _held_out_stories(world)[N_HELD_OUT_STORIES // 2:]:
         tokens = split_words(_infill_sentence(story))
-        is_word = [t.isalpha() for t in tokens]
-        spans = [(i, n) for n in (1, 2, 3) for i in range(1, len(tokens) - n)
-                 if all(is_word[i:i + n + 1])]
-        i, n = rng.choice(spans)
+        i, n = rng.choice(_infill_spans(tokens))
         items.append(InfillItem(render(tokens[:i]), render(tokens[i:i + n]),
                                 render(tokens[i + n:])))
     return items

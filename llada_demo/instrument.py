@@ -31,7 +31,8 @@ def describe(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: 
     where = rows.nonzero()[:, 0].tolist()
     selected = probs[rows]  # (M, V)
     top_p, top_i = selected.topk(min(k, selected.shape[-1]), dim=-1)  # (M, k)
-    entropy = torch.special.entr(selected.float()).sum(-1)  # (M,) nats; entr(0) = 0, no NaN
+    # (M,) nats; the clamp makes 0 * log 0 count as 0 (torch.special.entr does too, at twice the cost).
+    entropy = -(selected * selected.clamp_min(1e-30).log()).sum(-1, dtype=torch.float32)
     top_ids: list = [()] * probs.shape[0]
     top_probs: list = [()] * probs.shape[0]
     entropies: list = [None] * probs.shape[0]

@@ -1,0 +1,218 @@
+"""Train the shipped tiny pair: one architecture, one corpus, one budget, two objectives.
+
+    python -m llada_demo.train --kind diffusion --out runs/tiny-llada --steps 3000
+    python -m llada_demo.train --kind ar        --out runs/tiny-ar    --steps 3000
+
+`--kind diffusion` trains the bidirectional model with LLaDA's objective (Nie et al. 2025, Eq. 3): a
+mask ratio t ~ U(eps, 1) per sequence, every token masked with probability t, cross-entropy on the
+masked tokens only, weighted by 1/t. Half the sequences are masked as in LLaDA's SFT (Sec. 2.3): a
+random prefix (the "prompt") is kept and only the rest may be masked, which is the situation at
+generation time. `--kind ar` trains the causal twin on the next token. Both see the same documents
+in the same order (one seed), padded with end-of-text as LLaDA pads its SFT answers, so the diffusion
+model learns to end a text by filling the rest of the canvas with end-of-text.
+
+The run checkpoints every `--every` steps and resumes from `OUT/checkpoint.pt` when started again
+with the same command; at the end it writes a Hugging Face folder (config, safetensors, tokenizer),
+`losses.csv` and `loss.png`. What it is not: no evaluation (see `evaluate.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from llada_demo import corpus
+from llada_demo.modeling import TinyConfig, TinyTransformer
+from llada_demo.tokenizer import build_tokenizer
+
+SIZES = {
+    # name: (hidden, intermediate, layers, heads)
+    "small": (256, 704, 4, 4),
+    "smoke": (32, 64, 2, 2),
+}
+EPS = 1e-3  # floor on the mask ratio, as LLaDA's training code uses
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--kind", choices=("diffusion", "ar"), required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--size", choices=tuple(SIZES), default="small")
+    p.add_argument("--steps", type=int, default=3000, help="optimizer steps")
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--seq-len", type=int, default=64, help="longest training canvas (tokens)")
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--every", type=int, default=200, help="checkpoint every N steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--corpus-seed", type=int, default=0)
+    p.add_argument("--limit-docs", type=int, default=0, help="use only the first N documents (smoke tests)")
+    p.add_argument("--threads", type=int, default=1)
+    return p.parse_args(argv)
+
+
+def encode(documents: list[str], tokenizer, seq_len: int) -> torch.Tensor:
+    """(N, seq_len) ids: each document, end-of-text, then end-of-text padding (LLaDA's SFT padding)."""
+    eos = tokenizer.eos_token_id
+    rows = []
+    for text in documents:
+        ids = tokenizer.encode(text)[: seq_len - 1] + [eos]
+        rows.append(ids + [eos] * (seq_len - len(ids)))
+    return torch.tensor(rows, dtype=torch.long)
+
+
+def content_lengths(data: torch.Tensor, eos: int) -> torch.Tensor:
+    """(N,) number of tokens up to and including the first end-of-text."""
+    return (data == eos).int().argmax(-1) + 1
+
+
+def diffusion_loss(model, x: torch.Tensor, lengths: torch.Tensor, mask_id: int, g: torch.Generator) -> torch.Tensor:
+    """LLaDA's masked-diffusion loss on a batch x (B, L); half the rows keep a random prompt prefix."""
+    B, L = x.shape
+    t = EPS + (1 - EPS) * torch.rand(B, 1, generator=g)  # (B, 1) mask ratio per sequence
+    is_masked = torch.rand(B, L, generator=g) < t  # (B, L)
+    sft = torch.rand(B, 1, generator=g) < 0.5  # (B, 1) rows masked as in SFT
+    prompt_len = (torch.rand(B, 1, generator=g) * (lengths[:, None] - 1)).long()  # (B, 1) keep 0..len-2 tokens
+    keep = sft & (torch.arange(L)[None] < prompt_len)  # (B, L)
+    is_masked &= ~keep
+    noisy = torch.where(is_masked, mask_id, x)
+    logits = model(noisy).logits  # (B, L, V)
+    ce = F.cross_entropy(logits[is_masked].float(), x[is_masked], reduction="none")  # (M,)
+    weights = (1.0 / t).expand(B, L)[is_masked]  # (M,)
+    # Normalised by the tokens that could be masked (all but the kept prompt), as in Eq. 3 / Eq. 5.
+    return (ce * weights).sum() / (~keep).sum()
+
+
+def ar_loss(model, x: torch.Tensor) -> torch.Tensor:
+    return model(x, labels=x).loss
+
+
+def lr_at(step: int, args) -> float:
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    progress = (step - args.warmup) / max(1, args.steps - args.warmup)
+    return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def build(args):
+    world = corpus.build_world(args.corpus_seed)
+    documents = corpus.training_documents(world)
+    if args.limit_docs:
+        documents = documents[: args.limit_docs]
+    tokenizer = build_tokenizer(corpus.training_documents(world))  # the full corpus: both models share it
+    hidden, inter, layers, heads = SIZES[args.size]
+    config = TinyConfig(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=inter, num_hidden_layers=layers,
+                        num_attention_heads=heads, max_position_embeddings=256, causal=args.kind == "ar",
+                        bos_token_id=None, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                        mask_token_id=tokenizer.mask_token_id)
+    torch.manual_seed(args.seed)  # the same initial weights for both kinds
+    model = TinyTransformer(config)
+    return documents, tokenizer, model
+
+
+def train(args) -> Path:
+    torch.set_num_threads(args.threads)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    documents, tokenizer, model = build(args)
+    data = encode(documents, tokenizer, args.seq_len)  # (N, seq_len)
+    lengths = content_lengths(data, tokenizer.eos_token_id)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
+    data_g = torch.Generator().manual_seed(args.seed)  # batches: identical for both kinds
+    mask_g = torch.Generator().manual_seed(args.seed + 1)  # mask ratios and masks
+    step, history, seconds = 0, [], 0.0
+    checkpoint = out / "checkpoint.pt"
+    if checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        data_g.set_state(state["data_g"])
+        mask_g.set_state(state["mask_g"])
+        step, history, seconds = state["step"], state["history"], state["seconds"]
+        print(f"resuming from step {step}", file=sys.stderr)
+    (out / "command.txt").write_text("python -m llada_demo.train " + " ".join(sys.argv[1:]) + "\n")
+    model.train()
+    from tqdm import tqdm
+    bar = tqdm(total=args.steps, initial=step, desc=f"train {args.kind}", mininterval=5)
+    while step < args.steps:
+        start = time.perf_counter()
+        rows = torch.randint(0, len(data), (args.batch,), generator=data_g)
+        batch_len = int(lengths[rows].max())
+        # A random canvas length per batch, so the model sees the lengths the page asks for.
+        width = int(torch.randint(batch_len, args.seq_len + 1, (1,), generator=data_g))
+        x = data[rows, :width]  # (B, width)
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, args)
+        if args.kind == "diffusion":
+            loss = diffusion_loss(model, x, lengths[rows], tokenizer.mask_token_id, mask_g)
+        else:
+            loss = ar_loss(model, x)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        seconds += time.perf_counter() - start
+        history.append((step, float(loss)))
+        bar.update(1)
+        bar.set_postfix(loss=f"{float(loss):.3f}")
+        if step % args.every == 0 or step == args.steps:
+            state = dict(model=model.state_dict(), optimizer=optimizer.state_dict(), data_g=data_g.get_state(),
+                         mask_g=mask_g.get_state(), step=step, history=history, seconds=seconds)
+            torch.save(state, out / "checkpoint.tmp")
+            os.replace(out / "checkpoint.tmp", checkpoint)
+    bar.close()
+    model.eval()
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    write_losses(out, history)
+    summary = dict(kind=args.kind, steps=step, train_seconds=round(seconds), threads=args.threads,
+                   parameters=sum(p.numel() for p in model.parameters()), documents=len(documents),
+                   tokens_seen=step * args.batch * args.seq_len, final_loss=smoothed(history),
+                   command="python -m llada_demo.train " + " ".join(sys.argv[1:]))
+    (out / "training.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary))
+    return out
+
+
+def smoothed(history, window: int = 100) -> float:
+    tail = [loss for _, loss in history[-window:]]
+    return round(sum(tail) / max(1, len(tail)), 4)
+
+
+def write_losses(out: Path, history) -> None:
+    with open(out / "losses.csv", "w", newline="") as f:
+        csv.writer(f).writerows([("step", "loss"), *history])
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # the plot is a convenience; the CSV is the record
+        return
+    steps = [s for s, _ in history]
+    losses = [l for _, l in history]
+    window = max(1, len(losses) // 50)
+    smooth = [sum(losses[max(0, i - window):i + 1]) / len(losses[max(0, i - window):i + 1]) for i in range(len(losses))]
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    ax.plot(steps, losses, alpha=0.25, label="loss")
+    ax.plot(steps, smooth, label=f"mean of {window}")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("loss (nats)")
+    ax.set_title(out.name)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "loss.png")
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    train(parse_args())
