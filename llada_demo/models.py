@@ -77,6 +77,20 @@ class Loaded:
     description: str = ""
 
 
+class NeverGuessMask(torch.nn.Module):
+    """A model that never proposes the mask token, as a trained mask predictor never does (the mask is
+    never a training target). For untrained stand-ins only: it changes the logits the sampler sees."""
+
+    def __init__(self, model: torch.nn.Module, mask_id: int):
+        super().__init__()
+        self.model, self.mask_id, self.config = model, mask_id, model.config
+
+    def forward(self, input_ids, attention_mask=None, **kwargs):
+        out = self.model(input_ids, attention_mask=attention_mask, **kwargs)
+        out.logits[..., self.mask_id] = -1e9  # not -inf: CFG subtracts two rows of logits
+        return out
+
+
 def pick_device() -> str:
     if torch.cuda.is_available():
         return "cuda"
@@ -99,7 +113,10 @@ def allowlist(extra: tuple[str, ...] = ()) -> set[str]:
 def resolve(name: str, allow: tuple[str, ...] = (), trust_remote_code: bool = False) -> Preset:
     """The Preset for a preset name, an allowlisted hub id, or a local folder; ValueError otherwise."""
     if name in PRESETS:
-        return PRESETS[name]
+        preset = PRESETS[name]
+        if Path(preset.source).is_absolute() and not Path(preset.source).is_dir():
+            raise ValueError(f"The shipped model {name} is not on disk (expected at {preset.source}).")
+        return preset
     for preset in PRESETS.values():
         if preset.source == name:
             return preset

@@ -57,7 +57,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--corpus-seed", type=int, default=0)
     p.add_argument("--limit-docs", type=int, default=0, help="use only the first N documents (smoke tests)")
     p.add_argument("--threads", type=int, default=1)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.command = "python -m llada_demo.train " + " ".join(sys.argv[1:] if argv is None else argv)
+    return args
 
 
 def encode(documents: list[str], tokenizer, seq_len: int) -> torch.Tensor:
@@ -139,7 +141,7 @@ def train(args) -> Path:
         mask_g.set_state(state["mask_g"])
         step, history, seconds = state["step"], state["history"], state["seconds"]
         print(f"resuming from step {step}", file=sys.stderr)
-    (out / "command.txt").write_text("python -m llada_demo.train " + " ".join(sys.argv[1:]) + "\n")
+    (out / "command.txt").write_text(args.command + "\n")
     model.train()
     from tqdm import tqdm
     bar = tqdm(total=args.steps, initial=step, desc=f"train {args.kind}", mininterval=5)
@@ -178,7 +180,7 @@ def train(args) -> Path:
     summary = dict(kind=args.kind, steps=step, train_seconds=round(seconds), threads=args.threads,
                    parameters=sum(p.numel() for p in model.parameters()), documents=len(documents),
                    tokens_seen=step * args.batch * args.seq_len, final_loss=smoothed(history),
-                   command="python -m llada_demo.train " + " ".join(sys.argv[1:]))
+                   command=args.command)
     (out / "training.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary))
     return out

@@ -13,23 +13,10 @@ torch.set_num_threads(1)
 
 import llada_demo  # noqa: E402,F401
 from llada_demo.modeling import TinyConfig, TinyTransformer  # noqa: E402
+from llada_demo.models import NeverGuessMask  # noqa: E402
 
 VOCAB = 64
 MASK_ID = 3
-
-
-class NeverGuessMask(torch.nn.Module):
-    """Wraps a random model so it never proposes the mask token, as a trained model never does
-    (the mask is never a training target); otherwise a random model could "commit" a mask."""
-
-    def __init__(self, model, mask_id=MASK_ID):
-        super().__init__()
-        self.model, self.mask_id, self.config = model, mask_id, model.config
-
-    def forward(self, input_ids, attention_mask=None, **kwargs):
-        out = self.model(input_ids, attention_mask=attention_mask, **kwargs)
-        out.logits[..., self.mask_id] = -1e9  # not -inf: CFG subtracts two rows
-        return out
 
 
 def tiny(causal: bool, seed: int = 0, vocab: int = VOCAB) -> TinyTransformer:
@@ -45,9 +32,27 @@ def tiny(causal: bool, seed: int = 0, vocab: int = VOCAB) -> TinyTransformer:
 
 @pytest.fixture(scope="session")
 def diffusion_model():
-    return NeverGuessMask(tiny(causal=False))
+    return NeverGuessMask(tiny(causal=False), MASK_ID)
 
 
 @pytest.fixture(scope="session")
 def ar_model():
     return tiny(causal=True, seed=1)
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def served_app():
+    """The real app (app.py), on the shipped diffusion model, served in-process on a free port."""
+    import app
+
+    port = free_port()
+    demo = app.launch(app.parse_args(["--port", str(port)]), prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()

@@ -1,0 +1,98 @@
+"""Start the demo: read settings, load the model, build the page, serve it on port 7860.
+
+    python app.py [--model tiny-llada] [--host 127.0.0.1] [--port 7860]
+
+Settings come from flags or the environment: --port / GRADIO_SERVER_PORT, --host / GRADIO_SERVER_NAME,
+--model / LLADA_DEMO_MODEL (a preset name, an allowlisted hub id or a local folder), --allow /
+LLADA_DEMO_ALLOW (more hub ids the operator permits), --trust-remote-code. Without the shipped pair
+on disk it falls back to an untrained random tiny model and says so on the page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    env = os.environ.get
+    p = argparse.ArgumentParser(description="llada-demo: watch a diffusion language model write.")
+    p.add_argument("--model", default=env("LLADA_DEMO_MODEL", "tiny-llada"),
+                   help="diffusion model: a preset, an allowlisted hub id, or a local folder")
+    p.add_argument("--host", default=env("GRADIO_SERVER_NAME", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(env("GRADIO_SERVER_PORT", "7860")))
+    p.add_argument("--allow", action="append", default=[], help="a hub id the operator permits (repeatable)")
+    p.add_argument("--trust-remote-code", action="store_true", help="let a local folder run its own model code")
+    p.add_argument("--threads", type=int, default=int(env("LLADA_DEMO_THREADS", "0")) or None,
+                   help="torch CPU threads (default: torch's choice)")
+    return p.parse_args(argv)
+
+
+def random_tiny_model():
+    """An untrained model with the tiny world's tokenizer: the page works, the text is noise."""
+    import torch
+
+    from llada_demo import corpus
+    from llada_demo.models import DIFFUSION, Loaded, NeverGuessMask
+    from llada_demo.modeling import TinyConfig, TinyTransformer
+    from llada_demo.tokenizer import build_tokenizer
+
+    tokenizer = build_tokenizer(corpus.training_documents(corpus.build_world(0)))
+    torch.manual_seed(0)
+    model = TinyTransformer(TinyConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128,
+                                       num_hidden_layers=2, num_attention_heads=2)).eval()
+    model = NeverGuessMask(model, tokenizer.mask_token_id)  # as a trained model never does
+    return Loaded(name="random-tiny", kind=DIFFUSION, model=model, tokenizer=tokenizer,
+                  mask_id=tokenizer.mask_token_id, eos_ids=(tokenizer.eos_token_id,), chat=False, device="cpu",
+                  parameters=sum(p.numel() for p in model.parameters()),
+                  description="an untrained random tiny model, so expect noise")
+
+
+def load_diffusion(args):
+    from llada_demo.models import load
+
+    try:
+        return load(args.model, allow=tuple(args.allow), trust_remote_code=args.trust_remote_code), ""
+    except (OSError, ValueError) as err:
+        if args.model not in ("tiny-llada", "tiny-ar"):
+            raise
+        return random_tiny_model(), f"{err} Using "
+
+
+def build(args):
+    from llada_demo import corpus, runs
+    from llada_demo.models import PRESETS
+    from llada_demo.ui import PageConfig, build_demo
+
+    loaded, problem = load_diffusion(args)
+    defaults = PRESETS.get(loaded.name, PRESETS["tiny-llada"]).defaults
+    note = (f"Model: **{loaded.name}**, {loaded.parameters / 1e6:.1f} M parameters on {loaded.device}: "
+            f"{problem}{loaded.description}.")
+    examples = tuple(corpus.example_prompts(corpus.build_world(0))) if loaded.name.startswith(("tiny", "random")) else ()
+    config = PageConfig(model_note=note, examples=examples, gen_length=defaults.get("gen_length", 48),
+                        steps=defaults.get("steps", 48), block_length=defaults.get("block_length", 48))
+    return build_demo(functools.partial(runs.denoise, loaded), config)
+
+
+def launch(args, **options):
+    """Build the page and serve it; `options` go to Gradio's launch (tests pass prevent_thread_lock)."""
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
+    from llada_demo.render import CSS
+
+    demo = build(args)
+    demo.queue(default_concurrency_limit=2, max_size=64)
+    print(f"llada-demo: serving on http://{args.host}:{args.port}", file=sys.stderr)
+    demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False, **options)
+    return demo
+
+
+def main(argv=None) -> None:
+    launch(parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""Pure views of a run: the token canvas as HTML and the status line, from a `Trace` and a step index.
+
+No torch, no Gradio: the same functions serve the live page, the replay slider, the HTML export and
+the tests. Every piece of token text is escaped here before it becomes HTML, so a model that writes
+`<script>` shows those characters.
+
+The canvas: one chip per generated position, in reading order. Its `data-state` is `masked`, `new`
+(committed in the step shown) or `committed`; states differ by shape as well as colour (masked chips
+are dashed, new ones ringed), and committed chips are coloured by the probability they were committed
+with, on one continuous colour-blind-safe scale (cividis). Hover or focus a chip for its card.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from llada_demo.step import Step, Trace
+
+# cividis (Nuñez et al. 2018), sampled: readable by people with colour-vision deficiency.
+CIVIDIS = ((0.0, (0, 32, 77)), (0.25, (65, 77, 107)), (0.5, (124, 123, 120)), (0.75, (188, 175, 111)),
+           (1.0, (255, 234, 70)))
+EOS_SYMBOL, NEWLINE_SYMBOL, SPACE_SYMBOL = "∎", "↵", "␣"
+
+
+def colour(p: float) -> str:
+    """The cividis colour of a probability in [0, 1], as #rrggbb."""
+    p = min(1.0, max(0.0, p))
+    for (x0, c0), (x1, c1) in zip(CIVIDIS, CIVIDIS[1:]):
+        if p <= x1:
+            f = (p - x0) / (x1 - x0)
+            return "#" + "".join(f"{round(a + (b - a) * f):02x}" for a, b in zip(c0, c1))
+    return "#ffea46"
+
+
+def ink(p: float) -> str:
+    """Text colour that stays readable on colour(p)."""
+    return "#000" if p >= 0.55 else "#fff"
+
+
+@dataclass(frozen=True)
+class Commit:
+    step: int
+    probability: float | None
+
+
+def commits(steps: tuple[Step, ...], upto: int) -> dict[int, Commit]:
+    """Position -> when and with what probability it was committed, over steps[0..upto]."""
+    found: dict[int, Commit] = {}
+    for step in steps[: upto + 1]:
+        for pos in step.committed:
+            prob = step.probability[pos] if step.probability else None
+            found[pos] = Commit(step.index, prob)
+    return found
+
+
+def token_label(text: str) -> str:
+    """What a chip shows for a token's text: visible symbols for whitespace, outer spaces trimmed."""
+    if text == "":
+        return "∅"
+    if "\n" in text:
+        return text.strip(" ").replace("\n", NEWLINE_SYMBOL) or NEWLINE_SYMBOL
+    stripped = text.strip(" ")
+    return stripped if stripped else SPACE_SYMBOL * len(text)
+
+
+def _card(trace: Trace, step: Step, pos: int, commit: Commit | None, text_of) -> str:
+    rows = []
+    ids = step.top_ids[pos] if step.top_ids else ()
+    probs = step.top_probs[pos] if step.top_probs else ()
+    for i, p in zip(ids, probs):
+        rows.append(f"<tr><td>{escape(token_label(text_of(i)))}</td><td>{p:.1%}</td></tr>")
+    if commit is not None:
+        head = (f"<b>{escape(token_label(text_of(step.tokens[pos])))}</b> · position {pos} · committed at step "
+                f"{commit.step + 1}" + (f" with p = {commit.probability:.1%}" if commit.probability is not None else ""))
+    else:
+        head = f"position {pos} · still masked"
+        if step.proposals and step.proposals[pos] >= 0 and step.probability and step.probability[pos] is not None:
+            head += f" · guess {escape(token_label(text_of(step.proposals[pos])))} ({step.probability[pos]:.1%})"
+    table = f"<table><tr><th>top candidates at step {step.index + 1}</th><th></th></tr>{''.join(rows)}</table>" if rows else ""
+    return f'<span class="ld-card" role="tooltip">{head}{table}</span>'
+
+
+def canvas_html(trace: Trace, index: int, *, show_guesses: bool = True) -> str:
+    """The canvas after step `index` of the trace (or the blank canvas before any step when index < 0)."""
+    steps = trace.steps
+    total = int(trace.settings.get("steps", len(steps)))
+    gen_length = int(trace.settings.get("gen_length", len(steps[0].tokens) if steps else 0))
+    block_length = int(trace.settings.get("block_length", gen_length) or gen_length)
+    eos = set(trace.special_ids.get("eos", ()))
+    text_of = lambda i: trace.token_text.get(i, f"#{i}")  # noqa: E731
+    if index < 0 or not steps:
+        step, done = None, {}
+    else:
+        index = min(index, len(steps) - 1)
+        step, done = steps[index], commits(steps, index)
+    new = set(step.committed) if step else set()
+    active = step.block if step else 0
+    chips = []
+    for pos in range(gen_length):
+        if pos and pos % block_length == 0:
+            chips.append('<span class="ld-sep" aria-hidden="true"></span>')
+        token = step.tokens[pos] if step else trace.mask_id
+        block_class = " ld-active" if block_length < gen_length and pos // block_length == active else ""
+        if pos in done and token != trace.mask_id:
+            commit = done[pos]
+            p = commit.probability if commit.probability is not None else 1.0
+            state = "new" if pos in new else "committed"
+            text = text_of(token)
+            label = EOS_SYMBOL if token in eos else token_label(text)
+            extra = " ld-eos" if token in eos else ""
+            style = f' style="background:{colour(p)};color:{ink(p)}"'
+        else:
+            commit, state, extra, style = None, "masked", "", ""
+            label = ""
+            if show_guesses and step and step.proposals and step.proposals[pos] >= 0:
+                guess = step.proposals[pos]
+                label = EOS_SYMBOL if guess in eos else token_label(text_of(guess))
+            label = f'<span class="ld-guess">{escape(label)}</span>' if label else "&nbsp;"
+        body = escape(label) if state != "masked" else label
+        card = _card(trace, step, pos, commit, text_of) if step else ""
+        chips.append(f'<span class="ld-chip ld-{state}{block_class}{extra}" data-state="{state}" data-pos="{pos}" tabindex="0"{style}>'
+                     f"{body}{card}</span>")
+        if state != "masked" and "\n" in text_of(token):
+            chips.append('<span class="ld-br"></span>')
+    shown = step.index + 1 if step else 0
+    return (f'<div class="ld-canvas" data-step="{shown}" data-total="{total}">'
+            f'<div class="ld-tokens">{"".join(chips)}</div>{legend_html()}</div>')
+
+
+def legend_html() -> str:
+    stops = ", ".join(f"{colour(x / 10)} {x * 10}%" for x in range(11))
+    # Legend chips carry classes, not data-state: data-state marks the canvas's token chips only.
+    return ('<div class="ld-legend"><span class="ld-chip ld-masked">&nbsp;</span> masked '
+            '<span class="ld-chip ld-new" style="background:#ffea46;color:#000">new</span> committed this step '
+            f'<span class="ld-scale" style="background:linear-gradient(to right, {stops})"></span>'
+            '<span class="ld-scale-labels"><span>0%</span><span>model probability when committed</span><span>100%</span></span>'
+            f' <span class="ld-chip ld-committed ld-eos" style="background:#ffea46;color:#000">{EOS_SYMBOL}</span> end of text'
+            '</div>')
+
+
+def status_text(trace: Trace, index: int) -> str:
+    """Step i / N · block b / B · masks left · forward passes · tokens per pass · time · tokens/s."""
+    if not trace.steps or index < 0:
+        return "Ready."
+    step = trace.steps[min(index, len(trace.steps) - 1)]
+    total = int(trace.settings.get("steps", len(trace.steps)))
+    gen_length = len(step.tokens)
+    block_length = int(trace.settings.get("block_length", gen_length) or gen_length)
+    blocks = max(1, gen_length // block_length)
+    masks = sum(1 for t in step.tokens if t == trace.mask_id)
+    done = gen_length - masks
+    rate = done / step.elapsed if step.elapsed > 0 else 0.0
+    return (f"Step {step.index + 1} / {total} · block {step.block + 1} / {blocks} · masks left {masks} · "
+            f"forward passes {step.nfe} · {done / max(1, step.nfe):.2f} tokens per pass · "
+            f"{step.elapsed:.2f} s · {rate:.1f} tokens/s")
+
+
+CSS = """
+.ld-canvas { font-size: 1.25rem; line-height: 1.4; }
+.ld-tokens { display: flex; flex-wrap: wrap; gap: 6px 4px; align-items: center; padding: 8px 0; }
+.ld-chip { position: relative; display: inline-block; min-width: 2.2em; padding: 2px 6px; border-radius: 6px;
+  border: 2px solid transparent; text-align: center; white-space: pre; cursor: default; }
+.ld-masked { background: #e5e7eb; color: #6b7280; border: 2px dashed #9ca3af; }
+.ld-new { border: 3px solid #d9480f; box-shadow: 0 0 0 3px #ffd8a8; animation: ld-pop .6s ease-out; }
+.ld-committed { border: 2px solid rgba(0,0,0,.15); }
+.ld-masked.ld-active { border-color: #3b5bdb; }
+.ld-chip.ld-eos { opacity: .55; }
+.ld-guess { font-style: italic; opacity: .75; }
+.ld-sep { width: 3px; align-self: stretch; background: #3b5bdb; margin: 0 6px; border-radius: 2px; }
+.ld-br { flex-basis: 100%; height: 0; }
+.ld-card { display: none; position: absolute; z-index: 20; left: 0; top: 110%; min-width: 14em; padding: 8px 10px;
+  background: #111827; color: #f9fafb; border-radius: 8px; font-size: .85rem; text-align: left; white-space: normal;
+  font-style: normal; box-shadow: 0 4px 16px rgba(0,0,0,.3); }
+.ld-card table { width: 100%; margin-top: 4px; border-collapse: collapse; }
+.ld-card td, .ld-card th { padding: 1px 4px; font-weight: normal; white-space: pre; }
+.ld-card td:last-child { text-align: right; }
+.ld-chip:hover .ld-card, .ld-chip:focus .ld-card { display: block; }
+.ld-legend { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; font-size: .9rem; margin-top: 8px; }
+.ld-legend .ld-chip { min-width: 1.5em; font-size: .8rem; }
+.ld-scale { display: inline-block; width: 180px; height: 14px; border-radius: 3px; margin-left: 10px; }
+.ld-scale-labels { display: inline-flex; gap: 6px; font-size: .8rem; }
+@keyframes ld-pop { from { transform: scale(1.25); } to { transform: scale(1); } }
+"""

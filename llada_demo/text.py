@@ -1,0 +1,43 @@
+"""Between words and ids: prompts to ids (chat template or plain text) and ids to display text.
+
+The samplers see only ids; the page and the traces see only text. This module is the one place that
+crosses, through a Hugging Face tokenizer. What it is not: no rendering (see `render.py`), no loading.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+
+def prompt_ids(tokenizer, prompt: str, chat: bool, history: tuple[tuple[str, str], ...] = ()) -> list[int]:
+    """Token ids of the prompt: with the model's chat template for instruct models, else plain text.
+
+    history: earlier (user, assistant) turns of a conversation, for instruct models.
+    """
+    if not prompt.strip():
+        raise ValueError("The prompt is empty; type a few words for the model to continue.")
+    if chat:
+        messages = [m for user, reply in history for m in ({"role": "user", "content": user},
+                                                             {"role": "assistant", "content": reply})]
+        messages.append({"role": "user", "content": prompt})
+        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+        return list(ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids)
+    return tokenizer.encode(prompt, add_special_tokens=False)
+
+
+def display_texts(tokenizer, ids: Iterable[int]) -> dict[int, str]:
+    """id -> the text that token contributes (leading space included), for every non-negative id."""
+    return {i: tokenizer.decode([i], skip_special_tokens=False, clean_up_tokenization_spaces=False)
+            for i in set(ids) if i >= 0}
+
+
+def answer_text(tokenizer, tokens: Iterable[int], mask_id: int, eos_ids: Iterable[int]) -> str:
+    """The generated text: up to the first end-of-text, masks left out."""
+    ends = set(eos_ids)
+    kept = []
+    for i in tokens:
+        if i in ends:
+            break
+        if i != mask_id and i >= 0:
+            kept.append(i)
+    return tokenizer.decode(kept, skip_special_tokens=True, clean_up_tokenization_spaces=False)
