@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import os
 import sys
 
@@ -23,6 +24,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="diffusion model: a preset, an allowlisted hub id, or a local folder")
     p.add_argument("--host", default=env("GRADIO_SERVER_NAME", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(env("GRADIO_SERVER_PORT", "7860")))
+    p.add_argument("--ar", default=env("LLADA_DEMO_AR", "tiny-ar"),
+                   help="autoregressive model for the comparison (a preset, hub id or folder); 'none' for no comparison")
     p.add_argument("--allow", action="append", default=[], help="a hub id the operator permits (repeatable)")
     p.add_argument("--trust-remote-code", action="store_true", help="let a local folder run its own model code")
     p.add_argument("--threads", type=int, default=int(env("LLADA_DEMO_THREADS", "0")) or None,
@@ -61,19 +64,54 @@ def load_diffusion(args):
         return random_tiny_model(), f"{err} Using "
 
 
+def load_ar(args):
+    """The AR twin for the comparison, or None (with the reason) when it cannot be had."""
+    from llada_demo.models import load
+
+    if args.ar == "none":
+        return None, ""
+    try:
+        return load(args.ar, allow=tuple(args.allow), trust_remote_code=args.trust_remote_code), ""
+    except (OSError, ValueError) as err:
+        return None, f" No comparison: {err}"
+
+
 def build(args):
     from llada_demo import corpus, runs
     from llada_demo.models import PRESETS
     from llada_demo.ui import PageConfig, build_demo
+    from llada_demo.views import Backend
 
     loaded, problem = load_diffusion(args)
+    ar, ar_problem = load_ar(args)
     defaults = PRESETS.get(loaded.name, PRESETS["tiny-llada"]).defaults
-    note = (f"Model: **{loaded.name}**, {loaded.parameters / 1e6:.1f} M parameters on {loaded.device}: "
-            f"{problem}{loaded.description}.")
-    examples = tuple(corpus.example_prompts(corpus.build_world(0))) if loaded.name.startswith(("tiny", "random")) else ()
-    config = PageConfig(model_note=note, examples=examples, gen_length=defaults.get("gen_length", 48),
-                        steps=defaults.get("steps", 48), block_length=defaults.get("block_length", 48))
-    return build_demo(functools.partial(runs.denoise, loaded), config)
+    note = (f"Diffusion model: **{loaded.name}**, {loaded.parameters / 1e6:.1f} M parameters on {loaded.device}: "
+            f"{problem}{loaded.description}."
+            + (f" Autoregressive twin: **{ar.name}**, {ar.parameters / 1e6:.1f} M parameters." if ar else ar_problem))
+    tiny = loaded.name.startswith(("tiny", "random"))
+    world = corpus.build_world(0) if tiny else None
+    examples = tuple(corpus.example_prompts(world)) if tiny else ()
+    infill_examples = tuple(f"{i.left} {'___ ' * len(i.answer.split())}{i.right}".replace("  ", " ")
+                            for i in corpus.infill_items(world)[:4]) if tiny else ()
+    config = PageConfig(model_note=note, examples=examples, infill_examples=infill_examples,
+                        gen_length=defaults.get("gen_length", 48), steps=defaults.get("steps", 48),
+                        block_length=defaults.get("block_length", 48))
+    backend = Backend(denoise=functools.partial(runs.denoise, loaded),
+                      compare=functools.partial(runs.compare, loaded, ar) if ar else None,
+                      infill=functools.partial(runs.infill, loaded))
+    return build_demo(backend, config, reversal_backend(loaded, ar, world) if tiny and ar else None)
+
+
+def reversal_backend(loaded, ar, world):
+    """The Reversal tab's functions on the tiny pair, with the shipped measured report if present."""
+    from llada_demo import evaluate, runs
+    from llada_demo.models import ASSETS
+    from llada_demo.views import Reversal
+
+    report = ASSETS / "evaluation.json"
+    measured = json.loads(report.read_text()) if report.is_file() else None
+    return Reversal(cases=tuple(evaluate.reversal_cases(world)), ask=functools.partial(runs.ask_case, loaded, ar),
+                    score=functools.partial(evaluate.score_case, loaded, ar), measured=measured)
 
 
 def launch(args, **options):

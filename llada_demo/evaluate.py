@@ -138,35 +138,56 @@ def rank_first(loaded: Loaded, candidates, make_text, answer) -> bool:
     return max(scores, key=scores.get) == answer
 
 
+@dataclass(frozen=True)
+class Case:
+    """One held-out reversal item, asked forwards and backwards."""
+
+    kind: str  # "facts" or "couplets"
+    forward_prompt: str
+    forward_answer: str
+    reverse_prompt: str
+    reverse_answer: str
+    template: str  # the forward text with "{}" where the first item stands
+    candidates: tuple[str, ...]
+    length: int  # tokens to generate for an answer
+
+    def text_with(self, first: str) -> str:
+        return self.template.replace("{}", first, 1)
+
+    def correct(self, generated: str, answer: str) -> bool:
+        if self.kind == "facts":
+            return first_word(generated) == answer
+        return generated.split("\n")[0].strip() == answer
+
+
+def reversal_cases(world, limit: int | None = None) -> list[Case]:
+    facts = [Case("facts", f.forward_prompt, f.forward_answer, f.reverse_prompt, f.reverse_answer,
+                  f.masked_template, tuple(f.candidates), 8) for f in corpus.held_out_facts(world)[:limit]]
+    couplets = [Case("couplets", c.line1 + "\n", c.line2, c.line2 + "\n", c.line1, "{}\n" + c.line2,
+                     tuple(c.candidates), 24) for c in corpus.held_out_couplets(world)[:limit]]
+    return facts + couplets
+
+
+def score_case(diff: Loaded, ar: Loaded, case: Case) -> dict[str, bool]:
+    """Every reversal measure for one item: generation forwards and backwards by both models, the
+    diffusion model's infill of the first item, the AR model's ranking of the candidates."""
+    result = {}
+    for model, key in ((diff, "diffusion"), (ar, "ar")):
+        result[f"{key}_forward"] = case.correct(continuation(model, case.forward_prompt, case.length), case.forward_answer)
+        result[f"{key}_reverse"] = case.correct(continuation(model, case.reverse_prompt, case.length), case.reverse_answer)
+    filled = fill(diff, case.text_with(case.reverse_answer), "", case.reverse_answer)
+    result["diffusion_reverse_infill"] = filled.strip() == case.reverse_answer
+    result["ar_reverse_ranked_first"] = rank_first(ar, case.candidates, case.text_with, case.reverse_answer)
+    return result
+
+
 def reversal(diff: Loaded, ar: Loaded, world, limit: int | None) -> dict:
-    facts = corpus.held_out_facts(world)[:limit]
-    couplets = corpus.held_out_couplets(world)[:limit]
-    out = {}
-    for name, items in (("facts", facts), ("couplets", couplets)):
-        chance = 1 / len(items[0].candidates)
-        scores = {k: Score() for k in ("diffusion_forward", "diffusion_reverse", "diffusion_reverse_infill",
-                                       "ar_forward", "ar_reverse", "ar_reverse_ranked_first")}
-        for item in items:
-            if name == "facts":
-                fwd, fwd_answer = item.forward_prompt, item.forward_answer
-                rev, rev_answer = item.reverse_prompt, item.reverse_answer
-                check = lambda text, answer: first_word(text) == answer  # noqa: E731
-                make = lambda c, item=item: item.masked_template.format(c)  # noqa: E731
-                length = 8
-            else:
-                fwd, fwd_answer = item.line1 + "\n", item.line2
-                rev, rev_answer = item.line2 + "\n", item.line1
-                check = lambda text, answer: text.split("\n")[0].strip() == answer  # noqa: E731
-                make = lambda c, item=item: c + "\n" + item.line2  # noqa: E731
-                length = 24
-            for model, key in ((diff, "diffusion"), (ar, "ar")):
-                scores[f"{key}_forward"].add(check(continuation(model, fwd, length), fwd_answer))
-                scores[f"{key}_reverse"].add(check(continuation(model, rev, length), rev_answer))
-            filled = fill(diff, make(rev_answer), "", rev_answer)
-            scores["diffusion_reverse_infill"].add(filled.strip() == rev_answer)
-            scores["ar_reverse_ranked_first"].add(rank_first(ar, item.candidates, make, rev_answer))
-        out[name] = {k: v.report(chance) for k, v in scores.items()}
-    return out
+    out: dict = {}
+    for case in reversal_cases(world, limit):
+        scores = out.setdefault(case.kind, {"chance": 1 / len(case.candidates), "scores": {}})["scores"]
+        for key, ok in score_case(diff, ar, case).items():
+            scores.setdefault(key, Score()).add(ok)
+    return {kind: {k: v.report(entry["chance"]) for k, v in entry["scores"].items()} for kind, entry in out.items()}
 
 
 def infill(diff: Loaded, world, limit: int | None) -> dict:

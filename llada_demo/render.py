@@ -5,7 +5,7 @@ the tests. Every piece of token text is escaped here before it becomes HTML, so 
 `<script>` shows those characters.
 
 The canvas: one chip per generated position, in reading order. Its `data-state` is `masked`, `new`
-(committed in the step shown) or `committed`; states differ by shape as well as colour (masked chips
+(committed in the step shown), `committed`, or `given` (text the user gave around infill blanks); states differ by shape as well as colour (masked chips
 are dashed, new ones ringed), and committed chips are coloured by the probability they were committed
 with, on one continuous colour-blind-safe scale (cividis). Hover or focus a chip for its card.
 """
@@ -65,11 +65,12 @@ def token_label(text: str) -> str:
 
 
 def _card(trace: Trace, step: Step, pos: int, commit: Commit | None, text_of) -> str:
-    rows = []
-    ids = step.top_ids[pos] if step.top_ids else ()
-    probs = step.top_probs[pos] if step.top_probs else ()
-    for i, p in zip(ids, probs):
-        rows.append(f"<tr><td>{escape(token_label(text_of(i)))}</td><td>{p:.1%}</td></tr>")
+    """The hover card: the token, when and how surely it was committed, and the top candidates
+    (at the step it was committed, or at the step shown while it is still masked)."""
+    source = trace.steps[commit.step] if commit is not None else step
+    ids = source.top_ids[pos] if source.top_ids else ()
+    probs = source.top_probs[pos] if source.top_probs else ()
+    rows = "".join(f"<tr><td>{escape(token_label(text_of(i)))}</td><td>{p:.1%}</td></tr>" for i, p in zip(ids, probs))
     if commit is not None:
         head = (f"<b>{escape(token_label(text_of(step.tokens[pos])))}</b> · position {pos} · committed at step "
                 f"{commit.step + 1}" + (f" with p = {commit.probability:.1%}" if commit.probability is not None else ""))
@@ -77,12 +78,16 @@ def _card(trace: Trace, step: Step, pos: int, commit: Commit | None, text_of) ->
         head = f"position {pos} · still masked"
         if step.proposals and step.proposals[pos] >= 0 and step.probability and step.probability[pos] is not None:
             head += f" · guess {escape(token_label(text_of(step.proposals[pos])))} ({step.probability[pos]:.1%})"
-    table = f"<table><tr><th>top candidates at step {step.index + 1}</th><th></th></tr>{''.join(rows)}</table>" if rows else ""
+    table = (f"<table><tr><th>top candidates at step {source.index + 1}</th><th></th></tr>{rows}</table>"
+             if rows else "")
     return f'<span class="ld-card" role="tooltip">{head}{table}</span>'
 
 
-def canvas_html(trace: Trace, index: int, *, show_guesses: bool = True) -> str:
-    """The canvas after step `index` of the trace (or the blank canvas before any step when index < 0)."""
+def canvas_html(trace: Trace, index: int, *, show_guesses: bool = True, cards: bool = True) -> str:
+    """The canvas after step `index` of the trace (or the blank canvas before any step when index < 0).
+
+    cards=False leaves out the hover cards (three quarters of the HTML), for exported replays.
+    """
     steps = trace.steps
     total = int(trace.settings.get("steps", len(steps)))
     gen_length = int(trace.settings.get("gen_length", len(steps[0].tokens) if steps else 0))
@@ -106,10 +111,12 @@ def canvas_html(trace: Trace, index: int, *, show_guesses: bool = True) -> str:
             commit = done[pos]
             p = commit.probability if commit.probability is not None else 1.0
             state = "new" if pos in new else "committed"
-            text = text_of(token)
-            label = EOS_SYMBOL if token in eos else token_label(text)
+            label = EOS_SYMBOL if token in eos else token_label(text_of(token))
             extra = " ld-eos" if token in eos else ""
             style = f' style="background:{colour(p)};color:{ink(p)}"'
+        elif token != trace.mask_id and token >= 0:  # given text around the blanks (infill)
+            commit, state, extra, style = None, "given", "", ""
+            label = EOS_SYMBOL if token in eos else token_label(text_of(token))
         else:
             commit, state, extra, style = None, "masked", "", ""
             label = ""
@@ -118,7 +125,7 @@ def canvas_html(trace: Trace, index: int, *, show_guesses: bool = True) -> str:
                 label = EOS_SYMBOL if guess in eos else token_label(text_of(guess))
             label = f'<span class="ld-guess">{escape(label)}</span>' if label else "&nbsp;"
         body = escape(label) if state != "masked" else label
-        card = _card(trace, step, pos, commit, text_of) if step else ""
+        card = _card(trace, step, pos, commit, text_of) if cards and step and state != "given" else ""
         chips.append(f'<span class="ld-chip ld-{state}{block_class}{extra}" data-state="{state}" data-pos="{pos}" tabindex="0"{style}>'
                      f"{body}{card}</span>")
         if state != "masked" and "\n" in text_of(token):
@@ -149,7 +156,7 @@ def status_text(trace: Trace, index: int) -> str:
     block_length = int(trace.settings.get("block_length", gen_length) or gen_length)
     blocks = max(1, gen_length // block_length)
     masks = sum(1 for t in step.tokens if t == trace.mask_id)
-    done = gen_length - masks
+    done = sum(len(s.committed) for s in trace.steps[: step.index + 1])  # written by the model (not given text)
     rate = done / step.elapsed if step.elapsed > 0 else 0.0
     return (f"Step {step.index + 1} / {total} · block {step.block + 1} / {blocks} · masks left {masks} · "
             f"forward passes {step.nfe} · {done / max(1, step.nfe):.2f} tokens per pass · "
@@ -164,6 +171,7 @@ CSS = """
 .ld-masked { background: #e5e7eb; color: #6b7280; border: 2px dashed #9ca3af; }
 .ld-new { border: 3px solid #d9480f; box-shadow: 0 0 0 3px #ffd8a8; animation: ld-pop .6s ease-out; }
 .ld-committed { border: 2px solid rgba(0,0,0,.15); }
+.ld-given { background: transparent; border: 2px solid transparent; color: inherit; min-width: 0; padding: 2px 2px; }
 .ld-masked.ld-active { border-color: #3b5bdb; }
 .ld-chip.ld-eos { opacity: .55; }
 .ld-guess { font-style: italic; opacity: .75; }
@@ -176,6 +184,8 @@ CSS = """
 .ld-card td, .ld-card th { padding: 1px 4px; font-weight: normal; white-space: pre; }
 .ld-card td:last-child { text-align: right; }
 .ld-chip:hover .ld-card, .ld-chip:focus .ld-card { display: block; }
+.ld-chip:hover, .ld-chip:focus { z-index: 30; }
+.ld-card b { color: inherit; }
 .ld-legend { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; font-size: .9rem; margin-top: 8px; }
 .ld-legend .ld-chip { min-width: 1.5em; font-size: .8rem; }
 .ld-scale { display: inline-block; width: 180px; height: 14px; border-radius: 3px; margin-left: 10px; }

@@ -11,6 +11,8 @@ What it is not: no HTML, no Gradio.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import re
 from typing import Iterator
 
 import torch
@@ -68,3 +70,73 @@ def continue_left_to_right(loaded: Loaded, prompt: str, *, gen_length: int, temp
                   special_ids={"eos": loaded.eos_ids}, model=loaded.name,
                   token_text=display_texts(loaded.tokenizer, loaded.eos_ids))
     return _stream(trace, stream, loaded.tokenizer)
+
+
+def lockstep(diffusion_run: Iterator[Trace], ar_run: Iterator[Trace]) -> Iterator[tuple[Trace, Trace]]:
+    """Both runs advanced one forward pass each per frame; a finished run holds its last frame."""
+    last_d = last_a = None
+    for d_trace, a_trace in itertools.zip_longest(diffusion_run, ar_run):
+        last_d = d_trace or last_d
+        last_a = a_trace or last_a
+        yield last_d, last_a
+
+
+def compare(diffusion_model: Loaded, ar_model: Loaded, prompt: str, *, steps: int, gen_length: int,
+            block_length: int, temperature: float = 0.0, cfg_scale: float = 0.0, remasking: str = "low_confidence",
+            seed: int = 0) -> Iterator[tuple[Trace, Trace]]:
+    """The same prompt through both models, in lockstep by forward pass (one frame = one pass of each)."""
+    d = denoise(diffusion_model, prompt, steps=steps, gen_length=gen_length, block_length=block_length,
+                temperature=temperature, cfg_scale=cfg_scale, remasking=remasking, seed=seed)
+    a = continue_left_to_right(ar_model, prompt, gen_length=gen_length, temperature=temperature, seed=seed)
+    return lockstep(d, a)
+
+
+BLANK = re.compile(r"_{3,}|\[MASK\]")
+
+
+def infill(loaded: Loaded, text: str, *, steps: int | None = None, temperature: float = 0.0,
+           remasking: str = "low_confidence", seed: int = 0) -> Iterator[Trace]:
+    """Fill the blanks of `text` (each `___` or `[MASK]` is one token) with the diffusion model.
+
+    The whole text is the canvas: the given words stay, the blanks start masked and the model fills
+    them in `steps` forward passes (default: one token per pass).
+    """
+    if not text.strip():
+        raise ValueError("The text is empty; write a sentence with ___ where the model should fill in a word.")
+    mask_token = loaded.tokenizer.convert_ids_to_tokens(loaded.mask_id)
+    ids = loaded.tokenizer.encode(BLANK.sub(f" {mask_token} ", text).strip(), add_special_tokens=False)
+    blanks = sum(1 for i in ids if i == loaded.mask_id)
+    if blanks == 0:
+        raise ValueError("The text has no blank; write ___ (or [MASK]) where the model should fill in a word.")
+    steps = blanks if steps is None else int(steps)
+    if not 1 <= steps <= blanks:
+        raise ValueError(f"Use between 1 and {blanks} steps for {blanks} blanks.")
+    device = next(loaded.model.parameters()).device
+    generator = torch.Generator(device=device).manual_seed(int(seed))
+    stream = diffusion.sample(loaded.model, torch.zeros((1, 0), dtype=torch.long, device=device), steps=steps,
+                              gen_length=len(ids), block_length=len(ids), temperature=temperature,
+                              remasking=remasking, mask_id=loaded.mask_id, initial=torch.tensor([ids]),
+                              generator=generator)
+    settings = dict(steps=steps, gen_length=len(ids), block_length=len(ids), temperature=temperature,
+                    remasking=remasking, seed=int(seed), blanks=blanks)
+    trace = Trace(sampler="diffusion", prompt=text, settings=settings, mask_id=loaded.mask_id,
+                  special_ids={"eos": loaded.eos_ids}, model=loaded.name,
+                  token_text=display_texts(loaded.tokenizer, [loaded.mask_id, *loaded.eos_ids, *ids]))
+    return _stream(trace, stream, loaded.tokenizer)
+
+
+def ask_case(diffusion_model: Loaded, ar_model: Loaded, case, direction: str) -> Iterator[tuple[Trace, Trace | None]]:
+    """One held-out reversal item (see `evaluate.Case`) put to both models, live.
+
+    "forwards" / "backwards": the same prompt to both models, in lockstep. "infill": the forward text
+    with its first item blank (one blank per token of the answer), which only the diffusion model can
+    be asked.
+    """
+    if direction == "infill":
+        n = len(diffusion_model.tokenizer.encode(case.reverse_answer, add_special_tokens=False))
+        for trace in infill(diffusion_model, case.template.replace("{}", " ".join(["___"] * n), 1)):
+            yield trace, None
+        return
+    prompt = case.forward_prompt if direction == "forwards" else case.reverse_prompt
+    yield from compare(diffusion_model, ar_model, prompt, steps=case.length, gen_length=case.length,
+                       block_length=case.length)

@@ -28,7 +28,8 @@ def steps_shown(canvas: str) -> int:
 def test_a_run_streams_one_frame_per_step_and_ends_with_no_masks(client):
     frames = list(client.submit(*args(steps=8), api_name="/denoise"))
     assert [steps_shown(canvas) for canvas, *_ in frames] == list(range(1, 9))
-    canvas, status, _ = frames[-1]
+    canvas, status, _slider, *figures = frames[-1]
+    assert len(figures) == 4 and all(f is not None for f in figures)  # the plots, complete at the end
     assert 'data-state="masked"' not in canvas
     assert canvas.count('data-state="committed"') + canvas.count('data-state="new"') == 16
     assert "Step 8 / 8" in status and "masks left 0" in status
@@ -62,3 +63,40 @@ def test_a_bad_setting_returns_one_clear_sentence(client, overrides, fragment):
 def test_an_empty_prompt_is_refused_with_a_sentence(client):
     with pytest.raises(Exception, match="The prompt is empty"):
         client.submit(*args(prompt="   "), api_name="/denoise").result()
+
+
+def test_json_export_loads_back_and_replays_without_the_model(client):
+    frames = list(client.submit(*args(steps=8), api_name="/denoise"))
+    path = client.predict(api_name="/export_json")
+    assert path.endswith(".json")
+    from gradio_client import handle_file
+    fresh = Client(client.src, verbose=False)  # a new visitor: no run of their own
+    loaded = fresh.predict(handle_file(path), True, api_name="/load_trace")
+    assert loaded[0] == frames[-1][0] and "Step 8 / 8" in loaded[1]
+    canvas, status = fresh.predict(3, True, api_name="/scrub")
+    assert steps_shown(canvas) == 3
+
+
+@pytest.mark.parametrize("kind,suffix", [("html", ".html"), ("gif", ".gif")])
+def test_html_and_gif_exports(client, kind, suffix):
+    list(client.submit(*args(steps=4, gen_length=8, block_length=8), api_name="/denoise"))
+    path = client.predict(api_name=f"/export_{kind}")
+    assert path.endswith(suffix)
+
+
+def test_export_before_any_run_is_a_clear_error(served_app):
+    with pytest.raises(Exception, match="Run the model first"):
+        Client(served_app, verbose=False).predict(api_name="/export_json")
+
+
+def test_infill_fills_only_the_blanks(client):
+    frames = list(client.submit("Kilm lived near the ___ with a lazy ___.", 0.0, 0, True, api_name="/infill"))
+    canvas, status = frames[-1]
+    assert len(frames) == 2 and 'data-state="masked"' not in canvas
+    assert canvas.count('data-state="given"') == 8  # Kilm lived near the | with a lazy | .
+    assert "Step 2 / 2" in status
+
+
+def test_infill_without_a_blank_says_so(client):
+    with pytest.raises(Exception, match="no blank"):
+        client.submit("Kilm lived near the market.", 0.0, 0, True, api_name="/infill").result()

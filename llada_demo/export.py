@@ -1,0 +1,503 @@
+"""Exports of a finished run: the trace as JSON, a self-contained HTML replay, and an animated GIF.
+
+What it is: three ways to take a `Trace` out of the page and show it elsewhere without a model.
+- `write_json`: the trace itself (`Trace.to_json`), loadable again with `Trace.from_json`.
+- `replay_html` / `write_html`: one offline HTML document (no network, no CDN; works from file://) that
+  replays the run with Play / Pause, a step slider, a speed selector and the arrow keys. Every frame is
+  the page's own canvas (`render.canvas_html`) and status line (`render.status_text`), precomputed here.
+- `gif_frames` / `write_gif`: the canvas drawn with Pillow, one frame per step (at most `MAX_FRAMES`),
+  for slides and chat apps that show GIFs but not HTML. `layout` is the pure chip layout it uses.
+
+What it is not: it runs no model and imports no torch (only `step` and `render` from this package); it
+does not decide where files live (the caller passes a folder, normally a fresh temporary directory),
+and it does not redraw the canvas in HTML (that is `render`'s job; the HTML export embeds its output).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from html import escape
+from pathlib import Path
+
+from PIL import Image, ImageChops, ImageDraw, ImageFont
+
+from llada_demo import render
+from llada_demo.step import Step, Trace
+
+MAX_FRAMES = 120          # GIF frames for long runs; beyond this GIFs grow large and slow to load.
+FINAL_HOLD_MS = 1500      # the last GIF frame stays up this long, so the result can be read.
+MIN_FRAME_MS = 20         # browsers slow GIF frames shorter than 20 ms down to 100 ms.
+SLUG_CHARS = 40
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+# Colours of the page's CSS (render.CSS), so the GIF reads like the canvas.
+WHITE, INK = (255, 255, 255), (17, 24, 39)
+MASK_FILL, MASK_EDGE, ACTIVE_EDGE = (229, 231, 235), (156, 163, 175), (59, 91, 219)
+NEW_EDGE = (217, 72, 15)  # #d9480f
+GIVEN_FILL, GIVEN_EDGE = (249, 250, 251), (209, 213, 219)
+EOS_FADE = 0.55           # the CSS draws end-of-text chips at opacity .55 on white
+TRANSPARENT = 255         # palette index kept free: "unchanged since the last frame" in the written GIF
+UNUSED = (255, 0, 255)    # its colour, far from every colour drawn, so no pixel is mapped to it
+
+
+# ---------------------------------------------------------------- checks and names
+
+def _check(trace: Trace) -> None:
+    """One sentence for each way a trace cannot be exported."""
+    if not isinstance(trace, Trace):
+        raise ValueError(f"Export needs the Trace of a run, not a {type(trace).__name__}.")
+    if not trace.steps:
+        raise ValueError("This run has no steps to export; run the model first.")
+    length = len(trace.steps[0].tokens)
+    if length == 0 or any(len(s.tokens) != length for s in trace.steps):
+        raise ValueError("This run's steps do not all cover the same generated region; export a run recorded by the demo.")
+    if int(trace.settings.get("gen_length", length)) != length:
+        raise ValueError(f"This run's settings say gen_length {trace.settings.get('gen_length')} but its steps hold "
+                         f"{length} positions; export a run recorded by the demo.")
+
+
+def _folder(folder) -> Path:
+    path = Path(folder)
+    if not path.is_dir():
+        raise ValueError(f"The export folder {str(path)!r} does not exist; pass an existing (temporary) directory.")
+    return path
+
+
+def slug(trace: Trace) -> str:
+    """A file-name stem from the prompt (else the model): only [a-z0-9-], at most 40 characters.
+
+    Never a path from user text: `../../etc/passwd` becomes `etc-passwd`.
+    """
+    for source in (trace.prompt, trace.model):
+        # NFKD splits accents off letters ("é" -> "e" + accent) so they survive the ASCII filter.
+        ascii_text = unicodedata.normalize("NFKD", source).encode("ascii", "ignore").decode().lower()
+        stem = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:SLUG_CHARS].strip("-")
+        if stem:
+            return stem
+    return "llada-run"
+
+
+def _target(trace: Trace, folder, suffix: str) -> Path:
+    base = _folder(folder)
+    path = base / f"{slug(trace)}{suffix}"
+    # The slug has no separators or dots, so this holds; the check keeps it true if slug() changes.
+    assert path.resolve().parent == base.resolve()
+    return path
+
+
+# ---------------------------------------------------------------- JSON
+
+def write_json(trace: Trace, folder) -> Path:
+    """Write the trace's JSON (replayable in the page without a model) into `folder`; return the path."""
+    _check(trace)
+    path = _target(trace, folder, ".json")
+    path.write_text(trace.to_json(), encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- HTML replay
+
+PAGE_CSS = """
+body { margin: 0; padding: 24px 32px; font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
+  color: #111827; background: #fff; }
+.ld-head h1 { font-size: 1.3rem; margin: 0 0 8px; }
+.ld-head p { margin: 4px 0; }
+.ld-prompt { white-space: pre-wrap; font-size: 1.1rem; }
+.ld-meta { color: #4b5563; font-size: .9rem; }
+.ld-controls { display: flex; flex-wrap: wrap; align-items: center; gap: 12px; margin: 16px 0 8px; }
+.ld-controls button { font-size: 1rem; padding: 4px 16px; min-width: 6em; }
+.ld-controls input[type=range] { flex: 1 1 240px; }
+.ld-status { font-variant-numeric: tabular-nums; color: #374151; margin-bottom: 8px; }
+.ld-help { color: #6b7280; font-size: .85rem; margin-top: 16px; }
+"""
+
+# No user text in here: frames come from the JSON element, and the canvas HTML in them was escaped by
+# render.canvas_html, so assigning it to innerHTML shows token text as characters.
+PAGE_JS = """
+(function () {
+  "use strict";
+  var frames = JSON.parse(document.getElementById("ld-frames").textContent);
+  var view = document.getElementById("ld-view"), status = document.getElementById("ld-status");
+  var slider = document.getElementById("ld-slider"), counter = document.getElementById("ld-counter");
+  var play = document.getElementById("ld-play"), speed = document.getElementById("ld-speed");
+  var BASE_MS = 250, timer = null, at = frames.length - 1;
+  function show(i) {
+    at = Math.max(0, Math.min(frames.length - 1, i));
+    view.innerHTML = frames[at].canvas;
+    status.textContent = frames[at].status;
+    slider.value = String(at + 1);
+    counter.textContent = (at + 1) + " / " + frames.length;
+  }
+  function stop() {
+    if (timer !== null) { clearTimeout(timer); timer = null; }
+    play.textContent = "Play"; play.setAttribute("aria-pressed", "false");
+  }
+  function tick() {
+    if (at >= frames.length - 1) { stop(); return; }
+    show(at + 1);
+    timer = setTimeout(tick, BASE_MS / Number(speed.value));
+  }
+  function start() {
+    if (at >= frames.length - 1) { show(0); }
+    play.textContent = "Pause"; play.setAttribute("aria-pressed", "true");
+    timer = setTimeout(tick, BASE_MS / Number(speed.value));
+  }
+  play.addEventListener("click", function () { if (timer === null) { start(); } else { stop(); } });
+  slider.addEventListener("input", function () { stop(); show(Number(slider.value) - 1); });
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    // The slider and the speed list handle their own keys; a focused button clicks on Space itself.
+    if (e.altKey || e.ctrlKey || e.metaKey || t === slider || (t && t.tagName === "SELECT")) { return; }
+    if (e.key === "ArrowRight") { stop(); show(at + 1); }
+    else if (e.key === "ArrowLeft") { stop(); show(at - 1); }
+    else if (e.key === "Home") { stop(); show(0); }
+    else if (e.key === "End") { stop(); show(frames.length - 1); }
+    else if (e.key === " " && !(t && t.tagName === "BUTTON")) { play.click(); }
+    else { return; }
+    e.preventDefault();
+  });
+  show(at);
+})();
+"""
+
+SPEEDS = (("0.25", "¼×"), ("0.5", "½×"), ("1", "1×"), ("2", "2×"), ("4", "4×"))
+
+
+def script_json(value) -> str:
+    """JSON that is safe inside a <script> element: no `<`, `>` or `&` can appear, so nothing in the data
+    can close the element or open a comment; JSON.parse reads the \\u escapes back as the characters."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def frames_data(trace: Trace) -> list[dict[str, str]]:
+    """The canvas HTML and the status line after every step, as the page shows them (without the hover
+    cards, which would make a long run's file four times larger)."""
+    return [{"canvas": render.canvas_html(trace, i, cards=False), "status": render.status_text(trace, i)}
+            for i in range(len(trace.steps))]
+
+
+def _one_line(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def replay_html(trace: Trace) -> str:
+    """One self-contained HTML document that replays the run offline (no URLs; the page's CSS inline)."""
+    _check(trace)
+    frames = frames_data(trace)
+    n = len(frames)
+    settings = " · ".join(f"{k} = {v}" for k, v in trace.settings.items())
+    meta = " · ".join(part for part in (trace.sampler, trace.model, settings) if part)
+    options = "".join(f'<option value="{v}"{" selected" if v == "1" else ""}>{label}</option>' for v, label in SPEEDS)
+    # Without JavaScript (some previewers) the page still shows the result: the last frame is inline.
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(_one_line("LLaDA replay: " + trace.prompt, 90))}</title>
+<style>{render.CSS}{PAGE_CSS}</style>
+</head>
+<body>
+<header class="ld-head">
+<h1>LLaDA replay</h1>
+<p class="ld-prompt"><b>Prompt:</b> {escape(trace.prompt)}</p>
+<p class="ld-meta">{escape(meta)}</p>
+</header>
+<div class="ld-controls" role="group" aria-label="Replay">
+<button id="ld-play" type="button" aria-pressed="false">Play</button>
+<input id="ld-slider" type="range" min="1" max="{n}" value="{n}" step="1" aria-label="Step">
+<span id="ld-counter">{n} / {n}</span>
+<label>Speed <select id="ld-speed">{options}</select></label>
+</div>
+<div id="ld-status" class="ld-status">{escape(frames[-1]["status"])}</div>
+<div id="ld-view">{frames[-1]["canvas"]}</div>
+<p class="ld-help">Space: play / pause · ← →: one step · Home / End: first / last step · hover a chip for its card</p>
+<script type="application/json" id="ld-frames">{script_json(frames)}</script>
+<script>{PAGE_JS}</script>
+</body>
+</html>
+"""
+
+
+def write_html(trace: Trace, folder) -> Path:
+    """Write `replay_html(trace)` into `folder`; return the path."""
+    html = replay_html(trace)
+    path = _target(trace, folder, ".html")
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- GIF: layout
+
+@dataclass(frozen=True)
+class Metrics:
+    """Sizes in pixels for a GIF of a given width (everything scales with the width)."""
+    width: int
+    margin: int
+    font: int
+    small: int
+    pad_x: int
+    pad_y: int
+    gap_x: int
+    gap_y: int
+    sep: int         # room left before the first chip of a block for the block bar
+    chip_h: int
+    min_chip_w: int
+    top: int         # y of the first chip row (below the prompt line)
+
+
+@lru_cache(maxsize=8)
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    if DEJAVU.exists():
+        return ImageFont.truetype(str(DEJAVU), size)
+    return ImageFont.load_default(size=size)
+
+
+def metrics(width: int) -> Metrics:
+    """Pixel sizes for a GIF `width` wide: 24 px chip text at 960, scaled with the width."""
+    if not isinstance(width, int) or not 320 <= width <= 4096:
+        raise ValueError(f"The GIF width must be a whole number of pixels from 320 to 4096, got {width!r}.")
+    s = width / 960
+    font, small = max(12, round(24 * s)), max(10, round(16 * s))
+    margin, pad_y = round(16 * s), round(5 * s)
+    ascent, descent = _font(font).getmetrics()
+    small_h = sum(_font(small).getmetrics())
+    return Metrics(width=width, margin=margin, font=font, small=small, pad_x=round(8 * s), pad_y=pad_y,
+                   gap_x=max(2, round(5 * s)), gap_y=max(3, round(7 * s)), sep=max(6, round(14 * s)),
+                   chip_h=ascent + descent + 2 * pad_y, min_chip_w=round(2.2 * font),
+                   top=margin + small_h + round(10 * s))
+
+
+@dataclass(frozen=True)
+class ChipBox:
+    """Where one generated position is drawn: pixel box (x0, y0) inclusive to (x1, y1) exclusive."""
+    pos: int
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    label: str
+    block_start: bool   # first chip of a block after the first: a block bar is drawn to its left
+    line_break: bool    # its token holds a newline: the next chip starts a new line
+
+
+def _label(trace: Trace, token: int) -> str:
+    if token in set(trace.special_ids.get("eos", ())):
+        return render.EOS_SYMBOL
+    return render.token_label(trace.token_text.get(token, f"#{token}"))
+
+
+def _fit(label: str, font, room: int) -> str:
+    """The label, cut with an ellipsis to `room` pixels (a very long token must not break the layout)."""
+    if font.getlength(label) <= room:
+        return label
+    lo, hi = 0, len(label)  # binary search: the longest prefix that fits with the ellipsis
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if font.getlength(label[:mid] + "…") <= room else (lo, mid - 1)
+    return label[:lo] + "…"
+
+
+def layout(trace: Trace, width: int = 960) -> list[ChipBox]:
+    """Chip boxes in reading order, wrapping like text within `width`, newlines breaking the line.
+
+    One layout serves every frame, sized by the run's final tokens, so chips do not jump between
+    frames; a still-masked chip therefore already has the width of the token that will fill it.
+    """
+    _check(trace)
+    m = metrics(width)
+    final = trace.steps[-1].tokens
+    block = int(trace.settings.get("block_length", len(final)) or len(final))
+    font = _font(m.font)
+    right, room = width - m.margin, width - 2 * m.margin - m.sep - 2 * m.pad_x
+    x, y, boxes = m.margin, m.top, []
+    for pos, token in enumerate(final):
+        masked = token == trace.mask_id
+        label = "" if masked else _fit(_label(trace, token), font, room)
+        w = max(m.min_chip_w, math.ceil(font.getlength(label)) + 2 * m.pad_x)  # ceil: _fit must not cut it
+        starts_block = pos > 0 and block < len(final) and pos % block == 0
+        lead = m.sep if starts_block else 0
+        if x + lead + w > right and x > m.margin:
+            x, y = m.margin, y + m.chip_h + m.gap_y
+        x += lead
+        breaks = not masked and token not in set(trace.special_ids.get("eos", ())) and \
+            "\n" in trace.token_text.get(token, "")
+        boxes.append(ChipBox(pos, x, y, x + w, y + m.chip_h, label, starts_block, breaks))
+        x += w + m.gap_x
+        if breaks:
+            x, y = m.margin, y + m.chip_h + m.gap_y
+    return boxes
+
+
+# ---------------------------------------------------------------- GIF: drawing
+
+def frame_indices(n_steps: int, limit: int = MAX_FRAMES) -> list[int]:
+    """Step indices to draw: all of them, or `limit` spread evenly, always the first and the last."""
+    if n_steps <= limit:
+        return list(range(n_steps))
+    return sorted({round(i * (n_steps - 1) / (limit - 1)) for i in range(limit)})
+
+
+def _hex(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def _fade(rgb, amount: float = EOS_FADE) -> tuple[int, int, int]:
+    """`rgb` at opacity `amount` over the white page."""
+    return tuple(round(c * amount + 255 * (1 - amount)) for c in rgb)
+
+
+def _dashed_box(draw: ImageDraw.ImageDraw, box: ChipBox, colour, width: int, radius: int) -> None:
+    """A dashed outline along the straight edges: masked chips differ by shape, not colour alone."""
+    dash = max(3, width * 3)
+    for x in range(box.x0 + radius, box.x1 - radius, 2 * dash):
+        x_end = min(x + dash, box.x1 - radius)
+        draw.line([(x, box.y0 + width // 2), (x_end, box.y0 + width // 2)], fill=colour, width=width)
+        draw.line([(x, box.y1 - 1 - width // 2), (x_end, box.y1 - 1 - width // 2)], fill=colour, width=width)
+    for y in range(box.y0 + radius, box.y1 - radius, 2 * dash):
+        y_end = min(y + dash, box.y1 - radius)
+        draw.line([(box.x0 + width // 2, y), (box.x0 + width // 2, y_end)], fill=colour, width=width)
+        draw.line([(box.x1 - 1 - width // 2, y), (box.x1 - 1 - width // 2, y_end)], fill=colour, width=width)
+
+
+def _wrap(text: str, font, room: int) -> list[str]:
+    lines, line = [], ""
+    for word in text.split(" "):
+        trial = f"{line} {word}" if line else word
+        if line and font.getlength(trial) > room:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return lines + [line]
+
+
+def _frame(trace: Trace, boxes: list[ChipBox], m: Metrics, height: int, index: int, since: int) -> Image.Image:
+    """The canvas after step `index`, chips committed after step `since` ringed as new."""
+    step: Step = trace.steps[index]
+    final = trace.steps[-1].tokens
+    done = render.commits(trace.steps, index)
+    new = {pos for s in trace.steps[since + 1: index + 1] for pos in s.committed}
+    eos = set(trace.special_ids.get("eos", ()))
+    block = int(trace.settings.get("block_length", len(step.tokens)) or len(step.tokens))
+    font, small = _font(m.font), _font(m.small)
+    radius, thin, thick = max(3, m.font // 4), max(1, m.font // 12), max(3, m.font // 6)
+    image = Image.new("RGB", (m.width, height), WHITE)
+    draw = ImageDraw.Draw(image)
+    draw.text((m.margin, m.margin), _fit("Prompt: " + " ".join(trace.prompt.split()), small, m.width - 2 * m.margin),
+              font=small, fill=INK)
+    for box in boxes:
+        token = step.tokens[box.pos]
+        if box.block_start:
+            bar_x = box.x0 - m.sep // 2
+            draw.rectangle([bar_x - 1, box.y0, bar_x + 1, box.y1 - 1], fill=ACTIVE_EDGE)
+        xy = [box.x0, box.y0, box.x1 - 1, box.y1 - 1]
+        if token == trace.mask_id:
+            active = block < len(step.tokens) and box.pos // block == step.block
+            draw.rounded_rectangle(xy, radius, fill=MASK_FILL)
+            _dashed_box(draw, box, ACTIVE_EDGE if active else MASK_EDGE, thin + 1, radius)
+            continue
+        if box.pos in done:
+            p = done[box.pos].probability
+            fill = _hex(render.colour(1.0 if p is None else p))
+            text = (0, 0, 0) if render.ink(1.0 if p is None else p) == "#000" else WHITE
+            edge = tuple(round(c * 0.8) for c in fill)
+        else:
+            # Given before the run (infill context): not committed by the model, so not on its scale.
+            fill, text, edge = GIVEN_FILL, INK, GIVEN_EDGE
+        if token in eos:
+            fill, text, edge = _fade(fill), _fade(text), _fade(edge)
+        if box.pos in new:
+            draw.rounded_rectangle(xy, radius, fill=fill, outline=NEW_EDGE, width=thick)
+        else:
+            draw.rounded_rectangle(xy, radius, fill=fill, outline=edge, width=thin)
+        # The layout already fitted the final token; only a token that later changed needs fitting.
+        label = box.label if token == final[box.pos] else _fit(_label(trace, token), font, box.x1 - box.x0 - 2 * m.pad_x)
+        left, top, right, bottom = font.getbbox(label)
+        # Centre the ink horizontally; vertically keep the font's line box so all labels share a baseline.
+        tx = box.x0 + (box.x1 - box.x0 - (right - left)) / 2 - left
+        draw.text((tx, box.y0 + m.pad_y), label, font=font, fill=text)
+    y = boxes[-1].y1 + m.gap_y * 2
+    for line in _wrap(render.status_text(trace, index), small, m.width - 2 * m.margin):
+        draw.text((m.margin, y), line, font=small, fill=INK)
+        y += sum(small.getmetrics())
+    return image
+
+
+def _caption_height(m: Metrics, lines: int) -> int:
+    return lines * sum(_font(m.small).getmetrics())
+
+
+def gif_frames(trace: Trace, width: int = 960) -> list[Image.Image]:
+    """The GIF's frames (mode "P", one shared palette), one per step, at most MAX_FRAMES.
+
+    One palette for all frames keeps an unchanged pixel's index identical between frames, so the
+    written GIF can store each frame as only what changed (see `_deltas`); index TRANSPARENT is unused.
+    """
+    _check(trace)
+    m = metrics(width)
+    boxes = layout(trace, width)
+    indices = frame_indices(len(trace.steps))
+    small = _font(m.small)
+    lines = max(len(_wrap(render.status_text(trace, i), small, width - 2 * m.margin)) for i in indices)
+    height = boxes[-1].y1 + 2 * m.gap_y + _caption_height(m, lines) + m.margin
+    previous = [-1] + indices[:-1]
+
+    def draw(k: int) -> Image.Image:
+        return _frame(trace, boxes, m, height, indices[k], previous[k])
+
+    # The palette comes from a few frames spread over the run: the first has the masked greys, later
+    # ones the committed colours and the orange ring, so every colour drawn is near a palette entry.
+    picks = sorted({round(i * (len(indices) - 1) / 7) for i in range(8)}) if len(indices) > 1 else [0]
+    montage = Image.new("RGB", (width, height * len(picks)), WHITE)
+    for row, k in enumerate(picks):
+        montage.paste(draw(k), (0, row * height))
+    colours = montage.quantize(colors=255, method=Image.Quantize.MEDIANCUT).getpalette()[: 3 * 255]
+    colours += colours[-3:] * (255 - len(colours) // 3)  # pad with a repeat: same colour, same index
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(colours + list(UNUSED))
+    # No dithering: dithered noise differs frame to frame and would defeat the GIF's frame deltas.
+    return [draw(k).quantize(palette=palette, dither=Image.Dither.NONE) for k in range(len(indices))]
+
+
+def _deltas(frames: list[Image.Image]) -> tuple[list[Image.Image], bool]:
+    """Each frame after the first with its unchanged pixels set to TRANSPARENT; and whether it did.
+
+    Long transparent runs compress to almost nothing, so a frame costs only what changed. (Pillow's
+    own `optimize=True` does the same in Python loops, several times slower.)
+    """
+    if any(f.histogram()[TRANSPARENT] for f in frames):
+        return frames, False  # a pixel was drawn in the reserved colour: full frames are still correct
+    out = [frames[0]]
+    for previous, current in zip(frames, frames[1:]):
+        # Compare palette indices, not colours: read the P bytes as greyscale.
+        a, b = (Image.frombytes("L", f.size, f.tobytes()) for f in (previous, current))
+        changed = ImageChops.difference(a, b).point(lambda v: 255 if v else 0)
+        delta = Image.new("P", current.size, TRANSPARENT)
+        delta.putpalette(current.getpalette())
+        delta.paste(current, mask=changed)
+        out.append(delta)
+    return out, True
+
+
+def write_gif(trace: Trace, folder, ms_per_frame: int = 120, width: int = 960) -> Path:
+    """Write the animated GIF into `folder` (loops forever; the last frame held FINAL_HOLD_MS); return the path."""
+    if not isinstance(ms_per_frame, int) or not MIN_FRAME_MS <= ms_per_frame <= 10_000:
+        raise ValueError(f"Use from {MIN_FRAME_MS} to 10000 ms per frame, got {ms_per_frame!r}; "
+                         "browsers slow faster GIFs down.")
+    frames = gif_frames(trace, width)
+    path = _target(trace, folder, ".gif")
+    durations = [ms_per_frame] * (len(frames) - 1) + [max(FINAL_HOLD_MS, ms_per_frame)]
+    frames, transparent = _deltas(frames)
+    extra = {"transparency": TRANSPARENT} if transparent and len(frames) > 1 else {}
+    # disposal 1: each frame is drawn over the last, so the transparent (unchanged) pixels show it.
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0, disposal=1,
+                   optimize=False, **extra)
+    return path

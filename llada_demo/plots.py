@@ -1,0 +1,286 @@
+"""The page's plotly figures, as pure functions of a `Trace` (or of score rows): one call, one Figure.
+
+They are drawn again after every forward pass while a run streams, and again when the replay slider
+moves, so each takes `upto` (the last step index to show), builds its arrays from plain lists, and
+hands plotly the one big grid as numpy arrays (plotly checks nested lists cell by cell). Every figure
+is meant to be read on a projector: fonts of 15 px and up, the cividis scale for sequential data (as
+on the canvas), and two-series charts in blue and orange that also differ by marker symbol or dash.
+Token text in hover labels is escaped, since plotly renders a subset of HTML there.
+
+What it is not: no torch, no Gradio, no model. It does not decide when to redraw; `ui.py` does. It
+imports only `step` and `render`, not `schedule` (which imports torch), so the one piece of schedule
+arithmetic the plots need is `scheduled_masks_left` below; a test checks it against `schedule`.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from llada_demo.render import CIVIDIS, EOS_SYMBOL, colour, commits, token_label
+from llada_demo.step import Step, Trace
+
+BLUE, ORANGE, GREY = "#3b5bdb", "#d9480f", "#868e96"
+CIVIDIS_SCALE = [[x, f"rgb{rgb}"] for x, rgb in CIVIDIS]
+HEIGHT = 320
+FONT = 15
+
+
+def scheduled_masks_left(gen_length: int, steps: int, block_length: int,
+                         masked_per_block: Optional[Sequence[int]] = None) -> list[int]:
+    """Masks left after each of `steps` steps under LLaDA's linear schedule (Appendix B.2).
+
+    The blocks are filled left to right with `steps // num_blocks` steps each; a block starting with
+    m masks commits `m // steps_per_block` per step, plus one in each of its first
+    `m % steps_per_block` steps (the authors' `get_num_transfer_tokens`). By default every position
+    starts masked; `masked_per_block` gives the masks each block starts with (infill leaves fewer).
+    """
+    block_length = block_length or gen_length
+    num_blocks = max(1, gen_length // block_length)
+    per_block = max(1, steps // num_blocks)
+    masked = list(masked_per_block) if masked_per_block is not None else [block_length] * num_blocks
+    left, out = sum(masked), []
+    for m in masked:
+        base, remainder = divmod(m, per_block)
+        for i in range(per_block):
+            left -= base + (1 if i < remainder else 0)
+            out.append(left)
+    return out
+
+
+# --- the four views of one run ---------------------------------------------------------------------
+
+def confidence_heatmap(trace: Trace, upto: Optional[int] = None) -> go.Figure:
+    """Position x step: the probability of the model's current guess at every still-masked position,
+    with a marker where each token was committed."""
+    steps, length, total = _shown(trace, upto)
+    layout = _layout("How sure the model is of each guess", "step", "position", f"heatmap:{length}:{total}",
+                     x_range=[0.5, total + 0.5], y_reversed=True)  # position 0 at the top, as text reads
+    layout["shapes"] = _block_lines(trace, length, axis="y")
+    if not steps:
+        return _empty(layout)
+    label = _labeller(trace, {i for s in steps for i in s.proposals} | {i for s in steps for i in s.tokens})
+    mask, none_row = trace.mask_id, (None,) * length
+    z_cols, text_cols, xs, ys, hover = [], [], [], [], []
+    for s in steps:
+        done = set(s.committed)
+        # "Masked when the step began": still masked after it, or committed by it.
+        z_cols.append([p if (t == mask or i in done) else None
+                       for i, (t, p) in enumerate(zip(s.tokens, s.probability or none_row))])
+        text_cols.append([label[g] for g in s.proposals])
+        for pos in s.committed:
+            xs.append(s.index + 1)
+            ys.append(pos)
+            hover.append(label[s.tokens[pos]])
+    # Rows are positions. numpy arrays, because plotly checks a nested list cell by cell (twice over);
+    # None becomes NaN, which plotly draws as a gap. Text as objects: plotly would convert it anyway.
+    z = np.array(z_cols, dtype=float).T
+    text = np.array(text_cols, dtype=object).T
+    heatmap = dict(
+        type="heatmap", z=z, x0=1, dx=1, y0=0, dy=1, text=text, colorscale=CIVIDIS_SCALE, zmin=0, zmax=1,
+        hoverongaps=False, name="guess",
+        colorbar=dict(title=dict(text="probability of the guess", side="right"), tickformat=".0%", thickness=14),
+        hovertemplate="step %{x} · position %{y}<br>guess <b>%{text}</b> · p = %{z:.1%}<extra></extra>")
+    marks = dict(
+        type="scatter", x=xs, y=ys, mode="markers", text=hover, name="committed", showlegend=False,
+        marker=dict(symbol="square", size=max(4, min(10, 320 // max(length, 1))), color="#000",
+                    line=dict(color="#fff", width=1)),
+        hovertemplate="step %{x} · position %{y}<br>committed <b>%{text}</b><extra></extra>")
+    return go.Figure(data=[heatmap, marks], layout=layout)
+
+
+def decode_order(trace: Trace, upto: Optional[int] = None) -> go.Figure:
+    """For each position, the step at which it was committed: a diagonal is left to right."""
+    steps, length, total = _shown(trace, upto)
+    layout = _layout("Order of decoding: when each position was committed", "position", "step committed",
+                     f"order:{length}:{total}", x_range=[-0.5, length - 0.5], y_range=[0.5, total + 0.5])
+    layout["shapes"] = _block_lines(trace, length, axis="x")
+    if not steps:
+        return _empty(layout)
+    found = commits(steps, len(steps) - 1)
+    last = steps[-1]  # a committed token never changes, so the last step holds every one
+    label = _labeller(trace, set(last.tokens))
+    positions = sorted(found)
+    probs = [found[p].probability for p in positions]
+    order = dict(
+        type="scatter", x=positions, y=[found[p].step + 1 for p in positions], mode="markers", name="committed",
+        text=[label[last.tokens[p]] for p in positions], customdata=probs,
+        # Coloured like the canvas chips: by the probability the token was committed with.
+        marker=dict(symbol="square", size=max(5, min(12, 480 // max(length, 1))),
+                    color=[colour(p) if p is not None else GREY for p in probs], line=dict(color="#000", width=0.5)),
+        hovertemplate=("position %{x} · <b>%{text}</b><br>committed at step %{y} · p = %{customdata:.1%}"
+                       "<extra></extra>"))
+    return go.Figure(data=[order], layout=layout)
+
+
+def masks_left(trace: Trace, upto: Optional[int] = None) -> go.Figure:
+    """Masks left after each step, against what the schedule expects."""
+    steps, length, total = _shown(trace, upto)
+    # Both lines fall from top left to bottom right, so the legend fits in the empty top right corner.
+    layout = _layout("Masks left after each step", "step", "masks left", f"masks:{length}:{total}",
+                     x_range=[0.5, total + 0.5], legend=dict(x=0.99, xanchor="right", y=0.99, yanchor="top"))
+    if not steps:
+        return _empty(layout)
+    block_length = int(trace.settings.get("block_length") or length)
+    expected = scheduled_masks_left(length, total, block_length, _initial_masks(trace, steps[0], length, block_length))
+    schedule = dict(
+        type="scatter", x=list(range(1, len(expected) + 1)), y=expected, mode="lines", name="schedule",
+        line=dict(color=ORANGE, dash="dash", width=2),
+        hovertemplate="step %{x}: the schedule expects %{y} masks left<extra></extra>")
+    run = dict(
+        type="scatter", x=[s.index + 1 for s in steps], y=[s.tokens.count(trace.mask_id) for s in steps],
+        mode="lines+markers", name="this run", line=dict(color=BLUE, width=3), marker=dict(symbol="circle", size=6),
+        hovertemplate="step %{x}: %{y} masks left<extra></extra>")
+    return go.Figure(data=[schedule, run], layout=layout)
+
+
+def entropy_per_step(trace: Trace, upto: Optional[int] = None) -> go.Figure:
+    """Mean entropy (nats) of the model's distribution over the positions masked when each step began."""
+    steps, length, total = _shown(trace, upto)
+    layout = _layout("Uncertainty per step (mean entropy of masked positions)", "step", "mean entropy (nats)",
+                     f"entropy:{length}:{total}", x_range=[0.5, total + 0.5])
+    layout["yaxis"]["rangemode"] = "tozero"  # a small wobble should not look like a big swing
+    if not steps:
+        return _empty(layout)
+    line = dict(
+        type="scatter", x=[s.index + 1 for s in steps], y=[_mean_entropy(s, trace.mask_id) for s in steps],
+        mode="lines+markers", name="mean entropy", line=dict(color=BLUE, width=3), marker=dict(size=6),
+        hovertemplate="step %{x}: %{y:.2f} nats<extra></extra>")
+    return go.Figure(data=[line], layout=layout)
+
+
+# --- comparisons -------------------------------------------------------------------------------------
+
+def tokens_vs_passes(diffusion_trace: Optional[Trace], ar_trace: Optional[Trace]) -> go.Figure:
+    """Tokens finalised so far against forward passes, for both models, with y = x for reference."""
+    # The lines rise from the origin on or above y = x: the bottom right corner stays empty for the legend.
+    layout = _layout("Tokens finalised per forward pass", "forward passes", "tokens finalised", "passes",
+                     legend=dict(x=0.99, xanchor="right", y=0.03, yanchor="bottom"))
+    lines, most = [], 0
+    for trace, name, line_colour, dash, symbol in ((diffusion_trace, "diffusion", BLUE, "solid", "circle"),
+                                                   (ar_trace, "autoregressive", ORANGE, "dash", "square")):
+        if trace is None or not trace.steps:
+            continue
+        x, y, done = [0], [0], 0  # both lines start at the origin: no pass, no token
+        for s in trace.steps:
+            done += len(s.committed)
+            x.append(s.nfe)
+            y.append(done)
+        most = max(most, x[-1], y[-1])
+        lines.append(dict(
+            type="scatter", x=x, y=y, mode="lines+markers", name=name, line=dict(color=line_colour, dash=dash, width=3),
+            marker=dict(symbol=symbol, size=6), hovertemplate=f"{name}<br>%{{x}} passes: %{{y}} tokens<extra></extra>"))
+    if not lines:
+        return _empty(layout)
+    lines.append(dict(type="scatter", x=[0, most], y=[0, most], mode="lines", name="one token per pass",
+                      hoverinfo="skip", opacity=0.6, line=dict(color=GREY, dash="dot", width=1.5)))
+    return go.Figure(data=lines, layout=layout)
+
+
+def reversal_bars(rows: Iterable[tuple[str, float, float]], chance: float,
+                  paper: Optional[Iterable[tuple[str, float, float]]] = None) -> go.Figure:
+    """Forward and reverse accuracy per model, chance level dashed, and the paper's 8B figures beside."""
+    # Four legend entries do not fit beside the title: they go under the bars, where the model names
+    # already say what the x axis is.
+    layout = _layout("Reversal: completing forwards vs backwards", "", "accuracy", "reversal", y_range=[0, 1.1],
+                     legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.15, yanchor="top"))
+    layout["yaxis"]["tickformat"] = ".0%"
+    layout.update(barmode="group", bargap=0.25, height=HEIGHT + 60, margin=dict(l=70, r=80, t=50, b=40))
+    groups = [(list(rows), "", 1.0, "")]
+    if paper:
+        # Named apart, so a paper model called like one of ours gets bars of its own.
+        groups.append(([(n if "paper" in n.lower() else f"{n} (paper)", f, r) for n, f, r in paper],
+                       " · LLaDA paper, 8B models", 0.5, "/"))
+    bars = []
+    for group, suffix, opacity, pattern in groups:
+        names = [escape(n, quote=False) for n, _, _ in group]
+        # The direction is in the text (→ / ←) and in the bar's place, not in its colour alone; one
+        # offsetgroup per direction puts the paper's bars in the same two slots as ours.
+        for which, values, arrow, bar_colour in (("forward", [f for _, f, _ in group], "→", BLUE),
+                                                 ("reverse", [r for _, _, r in group], "←", ORANGE)):
+            if names:
+                bars.append(dict(
+                    type="bar", x=names, y=values, name=which + suffix, offsetgroup=which,
+                    # Lighter bars, not lighter text: the percentages stay readable at a distance.
+                    marker=dict(color=bar_colour, opacity=opacity,
+                                pattern=dict(shape=pattern, fgcolor="#fff", solidity=0.35)),
+                    text=[f"{arrow} {v:.0%}" for v in values], textposition="outside",
+                    hovertemplate=f"%{{x}}<br>{which}: %{{y:.1%}}<extra>{which + suffix}</extra>"))
+    layout["shapes"] = [dict(type="line", xref="paper", x0=0, x1=1, yref="y", y0=chance, y1=chance,
+                             line=dict(color="#000", dash="dash", width=2))]
+    # Labelled in the right margin, clear of the bars.
+    layout["annotations"] = [dict(text="chance", xref="paper", x=1.0, xanchor="left", yref="y", y=chance,
+                                  yanchor="middle", showarrow=False, font=dict(size=FONT))]
+    return go.Figure(data=bars, layout=layout)
+
+
+# --- shared pieces ------------------------------------------------------------------------------------
+
+def _shown(trace: Trace, upto: Optional[int]) -> tuple[tuple[Step, ...], int, int]:
+    """The steps to draw (steps[0..upto], clamped), the generated length, and the run's total steps."""
+    steps = trace.steps if upto is None else trace.steps[: max(0, upto + 1)]
+    length = int(trace.settings.get("gen_length") or (len(trace.steps[0].tokens) if trace.steps else 0))
+    total = max(int(trace.settings.get("steps") or 0), len(trace.steps), 1)
+    return steps, length, total
+
+
+def _layout(title: str, x_title: str, y_title: str, revision: str, *, x_range=None, y_range=None,
+            y_reversed: bool = False, legend: Optional[dict] = None) -> dict:
+    """The layout every figure shares, as a dict: plotly checks a Figure once, at construction."""
+    yaxis = dict(title=dict(text=y_title), range=y_range)
+    if y_reversed:
+        yaxis["autorange"] = "reversed"
+    return dict(
+        template="plotly_white", height=HEIGHT, title=dict(text=title, font=dict(size=FONT + 3)),
+        font=dict(size=FONT), margin=dict(l=70, r=20, t=50, b=55), hoverlabel=dict(font_size=FONT),
+        legend=dict(bgcolor="rgba(255,255,255,0.85)", **(legend or {})),
+        # A fixed frame (x_range) lets a live plot grow into it; the same uirevision while the run's
+        # shape stays the same keeps the user's zoom across redraws.
+        xaxis=dict(title=dict(text=x_title), range=x_range), yaxis=yaxis, uirevision=revision)
+
+
+def _empty(layout: dict) -> go.Figure:
+    for axis in (layout["xaxis"], layout["yaxis"]):
+        axis.update(showticklabels=False, showgrid=False, zeroline=False)  # no numbers without data
+    layout["annotations"] = [dict(text="no steps yet", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+                                  font=dict(size=FONT + 1, color=GREY))]
+    return go.Figure(layout=layout)
+
+
+def _labeller(trace: Trace, ids: set[int]) -> dict[int, str]:
+    """Token id -> its hover label, escaped once per id rather than once per cell."""
+    eos = set(trace.special_ids.get("eos", ()))
+    return {i: EOS_SYMBOL if i in eos else escape(token_label(trace.token_text.get(i, f"#{i}")), quote=False)
+            for i in ids}
+
+
+def _block_lines(trace: Trace, length: int, axis: str) -> list[dict]:
+    """Dashed lines between LLaDA's semi-autoregressive blocks, when there is more than one."""
+    block_length = int(trace.settings.get("block_length") or length or 1)
+    lines = []
+    for start in range(block_length, length, block_length):
+        line = dict(type="line", line=dict(color=BLUE, dash="dash", width=1.5), layer="above")
+        if axis == "x":
+            line.update(xref="x", yref="paper", x0=start - 0.5, x1=start - 0.5, y0=0, y1=1)
+        else:
+            line.update(xref="paper", yref="y", y0=start - 0.5, y1=start - 0.5, x0=0, x1=1)
+        lines.append(line)
+    return lines
+
+
+def _initial_masks(trace: Trace, first: Step, length: int, block_length: int) -> list[int]:
+    """Masks each block starts with, read off the first step (a block's positions are only committed
+    while it is the active block, so what was masked before step 0 is what each block starts with)."""
+    done = set(first.committed)
+    was_masked = [t == trace.mask_id or i in done for i, t in enumerate(first.tokens)]
+    return [sum(was_masked[start:start + block_length]) for start in range(0, length, block_length or length)]
+
+
+def _mean_entropy(step: Step, mask: int) -> Optional[float]:
+    done = set(step.committed)
+    values = [h for i, (t, h) in enumerate(zip(step.tokens, step.entropy))
+              if h is not None and (t == mask or i in done)]
+    return sum(values) / len(values) if values else None

@@ -1,0 +1,263 @@
+"""What each control on the page does, as plain functions: inputs in, frames out.
+
+Every function here is called by `ui.py`'s event wiring and by the tests, without a browser. They are
+torch-free: the model work arrives as iterators of `Trace`s from the backend's functions (see
+`runs.py`), and every view comes from `render`, `plots` and `export`. A ValueError from the backend or
+from the settings check becomes `gr.Error` with the same one sentence, never a traceback.
+
+What it is not: no layout (see `ui.py`), no model code.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from html import escape
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import gradio as gr
+
+from llada_demo import export, plots
+from llada_demo.render import canvas_html, status_text
+from llada_demo.step import Trace
+
+PLOT_EVERY_S = 0.5  # redraw the plots at most this often while a run streams: they are the heavy part
+MAX_TRACE_BYTES = 20_000_000
+
+
+@dataclass(frozen=True)
+class Backend:
+    """The model functions the page calls; each yields Traces (None where that model is absent)."""
+
+    denoise: Callable[..., Iterator[Trace]]
+    compare: Callable[..., Iterator[tuple[Trace, Trace]]] | None = None
+    infill: Callable[..., Iterator[Trace]] | None = None
+
+
+def error(err: ValueError) -> gr.Error:
+    return gr.Error(str(err), print_exception=False)
+
+
+def empty(sampler: str = "diffusion", gen_length: int = 0) -> Trace:
+    return Trace(sampler=sampler, prompt="", settings={"gen_length": gen_length}, mask_id=-1)
+
+
+def figures(trace: Trace, upto: int | None = None) -> tuple:
+    return (plots.confidence_heatmap(trace, upto), plots.decode_order(trace, upto), plots.masks_left(trace, upto),
+            plots.entropy_per_step(trace, upto))
+
+
+def finished(trace: Trace) -> bool:
+    """The run's last frame: as many steps as it was given (an AR run may stop earlier at end-of-text)."""
+    return len(trace.steps) >= int(trace.settings.get("steps", 0))
+
+
+def denoise_frames(backend: Backend, prompt, gen_length, steps, block_length, remasking, temperature, cfg_scale,
+                   seed, show_guesses) -> Iterator[tuple]:
+    """(canvas, status, slider, trace, 4 figures) per forward pass; figures every PLOT_EVERY_S and at the end."""
+    try:
+        stream = backend.denoise(prompt, steps=int(steps), gen_length=int(gen_length), block_length=int(block_length),
+                                 temperature=float(temperature), cfg_scale=float(cfg_scale), remasking=str(remasking),
+                                 seed=int(seed or 0))
+        last_plot = 0.0
+        for trace in stream:
+            n = len(trace.steps)
+            now = time.perf_counter()
+            if now - last_plot >= PLOT_EVERY_S or finished(trace):
+                plotted, last_plot = figures(trace), now
+            else:
+                plotted = (gr.skip(),) * 4
+            yield (canvas_html(trace, n - 1, show_guesses=bool(show_guesses)), status_text(trace, n - 1),
+                   gr.update(maximum=n, value=n), trace, *plotted)
+    except ValueError as err:
+        raise error(err) from None
+
+
+def scrub(trace: Trace | None, value, show_guesses) -> tuple[str, str]:
+    """Canvas and status after `value` steps (0 = the blank canvas), from the recorded run."""
+    if trace is None or not trace.steps:
+        return canvas_html(empty(), -1), "Run the model first, then scrub through its steps."
+    i = int(value) - 1
+    return canvas_html(trace, i, show_guesses=bool(show_guesses)), status_text(trace, i)
+
+
+def play(trace: Trace | None, value, speed, show_guesses) -> Iterator[tuple]:
+    """Replay the recorded run from the slider's position at `speed` steps per second (no model runs)."""
+    if trace is None or not trace.steps:
+        raise gr.Error("Run the model (or load a trace) first, then press Play.", print_exception=False)
+    n = len(trace.steps)
+    start = int(value) if int(value) < n else 0
+    delay = 1.0 / max(0.5, float(speed))
+    for k in range(start, n + 1):
+        yield (canvas_html(trace, k - 1, show_guesses=bool(show_guesses)), status_text(trace, k - 1), k)
+        time.sleep(delay)
+
+
+def export_file(trace: Trace | None, kind: str) -> str:
+    """Write the run as JSON, a self-contained HTML replay or a GIF; return the file's path."""
+    if trace is None or not trace.steps:
+        raise gr.Error("Run the model first; there is nothing to export yet.", print_exception=False)
+    folder = Path(tempfile.mkdtemp(prefix="llada-demo-"))
+    writer = {"json": export.write_json, "html": export.write_html, "gif": export.write_gif}[kind]
+    try:
+        return str(writer(trace, folder))
+    except ValueError as err:
+        raise error(err) from None
+
+
+def load_trace(path: str | None, show_guesses) -> tuple:
+    """Load an exported JSON trace and show its last step: a replay with no model."""
+    if not path:
+        return (gr.skip(),) * 8
+    file = Path(path)
+    if file.stat().st_size > MAX_TRACE_BYTES:
+        raise gr.Error(f"That file is larger than {MAX_TRACE_BYTES // 1_000_000} MB; load a trace exported by the demo.",
+                       print_exception=False)
+    try:
+        trace = Trace.from_json(file.read_text(encoding="utf-8", errors="strict"))
+    except UnicodeDecodeError:
+        raise gr.Error("That file is not UTF-8 text; load a trace exported by the demo.", print_exception=False) from None
+    except ValueError as err:
+        raise error(err) from None
+    n = len(trace.steps)
+    return (canvas_html(trace, n - 1, show_guesses=bool(show_guesses)), status_text(trace, n - 1),
+            gr.update(maximum=max(1, n), value=n), trace, *figures(trace))
+
+
+def compare_frames(backend: Backend, prompt, gen_length, steps, block_length, temperature, seed) -> Iterator[tuple]:
+    """Both panes per frame, one forward pass of each model, and the tokens-per-pass chart."""
+    if backend.compare is None:
+        raise gr.Error("No autoregressive model is loaded, so there is nothing to compare with.", print_exception=False)
+    try:
+        stream = backend.compare(prompt, steps=int(steps), gen_length=int(gen_length), block_length=int(block_length),
+                                 temperature=float(temperature), seed=int(seed or 0))
+        last_plot = 0.0
+        for d, a in stream:
+            now = time.perf_counter()
+            chart = gr.skip()
+            if now - last_plot >= PLOT_EVERY_S or (finished(d) and finished(a)):
+                chart, last_plot = plots.tokens_vs_passes(d, a), now
+            yield (canvas_html(d, len(d.steps) - 1), status_text(d, len(d.steps) - 1),
+                   canvas_html(a, len(a.steps) - 1), status_text(a, len(a.steps) - 1), chart)
+    except ValueError as err:
+        raise error(err) from None
+
+
+def infill_frames(backend: Backend, text, temperature, seed, show_guesses) -> Iterator[tuple]:
+    if backend.infill is None:
+        raise gr.Error("No diffusion model is loaded.", print_exception=False)
+    try:
+        for trace in backend.infill(text, temperature=float(temperature), seed=int(seed or 0)):
+            n = len(trace.steps)
+            yield canvas_html(trace, n - 1, show_guesses=bool(show_guesses)), status_text(trace, n - 1)
+    except ValueError as err:
+        raise error(err) from None
+
+
+@dataclass(frozen=True)
+class Reversal:
+    """The reversal experiment's model functions, for the tiny world's held-out items.
+
+    cases: the items (each with forward/reverse prompts and answers, see `evaluate.Case`).
+    ask(case, direction) yields (diffusion Trace, AR Trace) pairs; direction is "forwards",
+    "backwards" or "infill" (the forward sentence with its first item blank; diffusion only).
+    score(case) -> {measure: bool} for one item. measured: the shipped report, shown before any run.
+    """
+
+    cases: tuple
+    ask: Callable[..., Iterator[tuple[Trace, Trace | None]]]
+    score: Callable[..., dict]
+    measured: dict | None = None
+
+
+# The paper's reversal poem completion (arXiv 2502.09992, Table 3): forward / reversal, in percent.
+PAPER_REVERSAL = (("GPT-4o", 0.827, 0.343), ("Qwen2.5-7B-Instruct", 0.759, 0.380), ("LLaDA-8B-Instruct", 0.518, 0.456))
+MEASURES = (("Diffusion: generate", "diffusion_forward", "diffusion_reverse"),
+            ("Diffusion: fill the blank", "diffusion_forward", "diffusion_reverse_infill"),
+            ("Autoregressive: generate", "ar_forward", "ar_reverse"),
+            ("Autoregressive: rank candidates", "ar_forward", "ar_reverse_ranked_first"))
+
+
+def case_label(case) -> str:
+    return f"{case.kind[:-1]}: {case.text_with(case.reverse_answer)}".replace("\n", " / ")
+
+
+def ask_frames(reversal: Reversal, index, direction) -> Iterator[tuple]:
+    """Both models answering one held-out item live; the last frame says who got it right."""
+    if index is None:
+        raise gr.Error("Pick a fact or a couplet first.", print_exception=False)
+    case = reversal.cases[int(index)]
+    answer = case.forward_answer if direction == "forwards" else case.reverse_answer
+    question = {"forwards": case.forward_prompt, "backwards": case.reverse_prompt,
+                "infill": case.template.replace("{}", "___")}[direction]
+    d = a = None
+    for d, a in reversal.ask(case, direction):
+        yield (canvas_html(d, len(d.steps) - 1), canvas_html(a, len(a.steps) - 1) if a else canvas_html(empty(), -1),
+               f"**Question:** `{question.strip()}` · expected answer: **{answer}**")
+    verdicts = []
+    for name, trace in (("Diffusion", d), ("Autoregressive", a)):
+        if trace is not None:
+            said = answer_of(trace, direction, case)
+            verdicts.append(f"{name}: {'✅' if case.correct(said, answer) else '❌'} “{escape(said.strip())}”")
+    yield (gr.skip(), gr.skip(), f"**Question:** `{question.strip()}` · expected: **{answer}** · " + " · ".join(verdicts))
+
+
+def answer_of(trace: Trace, direction: str, case) -> str:
+    """The text the model wrote for the question: the generated region up to end-of-text."""
+    eos = set(trace.special_ids.get("eos", ()))
+    last = trace.steps[-1]
+    ids = list(last.tokens)
+    if direction == "infill":
+        ids = [t for t, given in zip(ids, _given(trace)) if not given]
+    text = []
+    for i in ids:
+        if i in eos:
+            break
+        text.append(trace.token_text.get(i, ""))
+    return "".join(text).strip()
+
+
+def _given(trace: Trace) -> list[bool]:
+    written = {p for s in trace.steps for p in s.committed}
+    return [p not in written for p in range(len(trace.steps[-1].tokens))]
+
+
+def test_set_frames(reversal: Reversal, limit) -> Iterator[tuple]:
+    """Score the held-out items one by one; the table and the chart fill in as it goes."""
+    cases = [c for kind in ("facts", "couplets") for c in [c for c in reversal.cases if c.kind == kind][: int(limit)]]
+    totals: dict = {}
+    for done, case in enumerate(cases, 1):
+        for key, ok in reversal.score(case).items():
+            n, right = totals.get((case.kind, key), (0, 0))
+            totals[(case.kind, key)] = (n + 1, right + ok)
+        if done % 5 == 0 or done == len(cases):
+            yield (*score_views(totals, {c.kind: 1 / len(c.candidates) for c in cases}),
+                   f"Scored {done} / {len(cases)} items.")
+
+
+def score_views(totals: dict, chance: dict) -> tuple:
+    """(table rows, bar chart) from {(kind, measure): (n, correct)}."""
+    rows, bars = [], []
+    for kind in ("facts", "couplets"):
+        for label, fwd, rev in MEASURES:
+            if (kind, rev) not in totals:
+                continue
+            (nf, cf), (nr, cr) = totals[(kind, fwd)], totals[(kind, rev)]
+            rows.append([kind, label, nr, f"{cf / nf:.0%}", f"{cr / nr:.0%}", f"{chance[kind]:.1%}"])
+            bars.append((f"{label} ({kind})", cf / nf, cr / nr))
+    mean_chance = sum(chance.values()) / max(1, len(chance))
+    return rows, plots.reversal_bars(bars, mean_chance, list(PAPER_REVERSAL))
+
+
+def measured_views(report: dict | None) -> tuple:
+    """The shipped evaluation's table and chart, shown before anyone runs the test set."""
+    if not report:
+        return [], None
+    totals, chance = {}, {}
+    for kind, measures in report["reversal"].items():
+        for key, entry in measures.items():
+            totals[(kind, key)] = (entry["n"], entry["correct"])
+            chance[kind] = entry["chance"]
+    return score_views(totals, chance)
