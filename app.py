@@ -50,7 +50,7 @@ def random_tiny_model():
     return Loaded(name="random-tiny", kind=DIFFUSION, model=model, tokenizer=tokenizer,
                   mask_id=tokenizer.mask_token_id, eos_ids=(tokenizer.eos_token_id,), chat=False, device="cpu",
                   parameters=sum(p.numel() for p in model.parameters()),
-                  description="an untrained random tiny model, so expect noise")
+                  description="an untrained random tiny model, so expect noise", source="random initialisation (seed 0)")
 
 
 def load_diffusion(args):
@@ -62,6 +62,12 @@ def load_diffusion(args):
         if args.model not in ("tiny-llada", "tiny-ar"):
             raise
         return random_tiny_model(), f"{err} Using "
+
+
+def shown_path(source: str) -> str:
+    """A source as the page shows it: paths inside the project relative to it, never the server's layout."""
+    root = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    return source[len(root):] if source.startswith(root) else source
 
 
 def load_ar(args):
@@ -93,7 +99,10 @@ def build(args):
     examples = tuple(corpus.example_prompts(world)) if tiny else ()
     infill_examples = tuple(f"{i.left} {'___ ' * len(i.answer.split())}{i.right}".replace("  ", " ")
                             for i in corpus.infill_items(world)[:4]) if tiny else ()
-    config = PageConfig(model_note=note, examples=examples, infill_examples=infill_examples,
+    about = "\n".join(f"- **{m.name}** ({m.kind}): {m.parameters:,} parameters on {m.device}; {m.description}; "
+                      f"weights from `{shown_path(m.source)}`." for m in (loaded, ar) if m is not None)
+    config = PageConfig(model_note=note, about="### Running now\n" + about, examples=examples,
+                        infill_examples=infill_examples,
                         gen_length=defaults.get("gen_length", 48), steps=defaults.get("steps", 48),
                         block_length=defaults.get("block_length", 48))
     backend = Backend(denoise=functools.partial(runs.denoise, loaded),

@@ -254,4 +254,4 @@ def load(name: str, *, allow: tuple[str, ...] = (), trust_remote_code: bool = Fa
     chat = preset.chat or bool(getattr(tokenizer, "chat_template", None))
     return Loaded(name=preset.name, kind=kind, model=model, tokenizer=tokenizer, mask_id=mask_id, eos_ids=eos_ids,
                   chat=chat, device=device, parameters=sum(p.numel() for p in model.parameters()),
-                  description=preset.description)
+                  description=preset.description, source=preset.source)

@@ -181,7 +181,8 @@ CSS = """
   background: #111827; color: #f9fafb; border-radius: 8px; font-size: .85rem; text-align: left; white-space: normal;
   font-style: normal; box-shadow: 0 4px 16px rgba(0,0,0,.3); }
 .ld-card table { width: 100%; margin-top: 4px; border-collapse: collapse; }
-.ld-card td, .ld-card th { padding: 1px 4px; font-weight: normal; white-space: pre; }
+.ld-card td, .ld-card th { padding: 1px 4px; font-weight: normal; white-space: pre; color: inherit;
+  background: transparent; border: none; font-size: .85rem; }
 .ld-card td:last-child { text-align: right; }
 .ld-chip:hover .ld-card, .ld-chip:focus .ld-card { display: block; }
 .ld-chip:hover, .ld-chip:focus { z-index: 30; }

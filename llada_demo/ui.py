@@ -97,8 +97,8 @@ def _denoise_tab(backend: views.Backend, config: PageConfig):
     status = gr.Markdown("Ready.", elem_id="status")
     with gr.Row(equal_height=True):
         slider = gr.Slider(0, 1, value=0, step=1, label="Step (drag to replay the run)", elem_id="step-slider", scale=6)
-        play = gr.Button("▶ Play", elem_id="play", scale=1, min_width=90)
-        pause = gr.Button("⏸ Pause", elem_id="pause", scale=1, min_width=90)
+        play = gr.Button("Play", elem_id="play", scale=1, min_width=90)
+        pause = gr.Button("Pause", elem_id="pause", scale=1, min_width=90)
     with gr.Row():
         heatmap = gr.Plot(label="Confidence of the guess at each position and step", elem_id="heatmap")
         order = gr.Plot(label="Decode order", elem_id="decode-order")
@@ -129,16 +129,21 @@ def _denoise_tab(backend: views.Backend, config: PageConfig):
     imported.upload(views.load_trace, [imported, show_guesses], outputs, api_name="load_trace")
 
 
+def _text_and_buttons(label: str, prefix: str, run_label: str, value: str):
+    """A text box with Run and Stop beside it (elem_ids PREFIX-text, PREFIX-run, PREFIX-stop)."""
+    with gr.Row(equal_height=True):
+        text = gr.Textbox(label=label, elem_id=f"{prefix}-text", lines=2, scale=5, value=value)
+        with gr.Column(scale=1, min_width=140):
+            run = gr.Button(run_label, variant="primary", elem_id=f"{prefix}-run")
+            stop = gr.Button("Stop", variant="stop", elem_id=f"{prefix}-stop")
+    return text, run, stop
+
+
 def _compare_tab(backend: views.Backend, config: PageConfig):
     gr.Markdown("The same prompt through both models, **one forward pass of each per frame**. The autoregressive "
                 "model writes strictly left to right, one token per pass; the diffusion model commits wherever it is "
                 "sure, several tokens per pass when it has fewer steps than tokens.")
-    with gr.Row(equal_height=True):
-        prompt = gr.Textbox(label="Prompt", elem_id="compare-prompt", lines=2, scale=5,
-                            value=config.examples[0] if config.examples else "")
-        with gr.Column(scale=1, min_width=140):
-            run = gr.Button("Run both", variant="primary", elem_id="compare-run")
-            stop = gr.Button("Stop", variant="stop", elem_id="compare-stop")
+    prompt, run, stop = _text_and_buttons("Prompt", "compare", "Run both", config.examples[0] if config.examples else "")
     with gr.Row():
         gen_length = gr.Slider(4, config.max_length, value=config.gen_length, step=1, label="Generation length")
         steps = gr.Slider(1, config.max_length, value=max(1, config.steps // 2), step=1, label="Diffusion steps")
@@ -165,12 +170,8 @@ def _infill_tab(backend: views.Backend, config: PageConfig):
     gr.Markdown("Write a text with blanks anywhere: each `___` (or `[MASK]`) is one token. The diffusion model fills "
                 "them all, seeing the words on **both** sides of each blank. An autoregressive model cannot do this "
                 "directly: it only continues from the left, so it never sees the words after a blank.")
-    with gr.Row(equal_height=True):
-        text = gr.Textbox(label="Text with blanks", elem_id="infill-text", lines=2, scale=5,
-                          value=config.infill_examples[0] if config.infill_examples else "")
-        with gr.Column(scale=1, min_width=140):
-            run = gr.Button("Fill in", variant="primary", elem_id="infill-run")
-            stop = gr.Button("Stop", variant="stop", elem_id="infill-stop")
+    text, run, stop = _text_and_buttons("Text with blanks", "infill", "Fill in",
+                                        config.infill_examples[0] if config.infill_examples else "")
     if config.infill_examples:
         gr.Examples(list(config.infill_examples), inputs=[text], label="Examples")
     with gr.Row():

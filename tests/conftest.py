@@ -40,6 +40,19 @@ def ar_model():
     return tiny(causal=True, seed=1)
 
 
+@pytest.fixture(scope="session")
+def world():
+    """The tiny world of seed 0, built once for every test that reads the corpus."""
+    from llada_demo.corpus import build_world
+    return build_world(0)
+
+
+@pytest.fixture(scope="session")
+def docs(world):
+    from llada_demo.corpus import training_documents
+    return training_documents(world)
+
+
 def free_port() -> int:
     import socket
     with socket.socket() as s:

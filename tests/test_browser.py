@@ -88,3 +88,53 @@ def test_stop_ends_a_run_early(page):
     shown = int(page.locator("#canvas [data-step]").get_attribute("data-step"))
     assert 3 <= shown < 150
     page.screenshot(path=str(ARTIFACTS / "denoise-stopped.png"), full_page=True)
+
+
+def test_every_tab_opens_and_explains_itself(page):
+    for tab, marker in (("How it works", "What you are watching"), ("Infill", "Text with blanks")):
+        page.get_by_role("tab", name=tab).click()
+        page.get_by_text(marker).first.wait_for()
+        page.screenshot(path=str(ARTIFACTS / f"tab-{tab.lower().replace(' ', '-')}.png"), full_page=True)
+    page.get_by_role("tab", name="Denoise").click()
+    page.locator("#prompt textarea").wait_for()
+
+
+def test_infill_in_the_browser(page):
+    page.get_by_role("tab", name="Infill").click()
+    page.locator("#infill-text textarea").fill("Kilm lived near the ___ with a lazy ___.")
+    page.locator("#infill-run").click()
+    page.wait_for_selector('#infill-canvas [data-step="2"]', timeout=30_000)
+    assert page.locator('#infill-canvas [data-state="masked"]').count() == 0
+    assert page.locator('#infill-canvas [data-state="given"]').count() == 8
+    page.screenshot(path=str(ARTIFACTS / "infill.png"), full_page=True)
+    page.get_by_role("tab", name="Denoise").click()
+
+
+def test_diffusion_and_ar_side_by_side(page):
+    page.get_by_role("tab", name="Diffusion vs autoregressive").click()
+    page.locator("#compare-run").click()
+    page.wait_for_selector('#compare-ar [data-step="48"]', timeout=60_000)
+    # 24 diffusion steps for 48 tokens: it finished in half the forward passes and held its last frame.
+    assert page.locator("#compare-diffusion [data-step]").get_attribute("data-step") == "24"
+    assert page.locator('#compare-diffusion [data-state="masked"]').count() == 0
+    assert page.locator('#compare-ar [data-state="masked"]').count() == 0
+    assert "2.00 tokens per pass" in page.locator("#compare-diffusion-status").inner_text()
+    assert "1.00 tokens per pass" in page.locator("#compare-ar-status").inner_text()
+    page.locator("#compare-chart .js-plotly-plot").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
+
+
+def test_reversal_forwards_backwards_and_the_test_set(page):
+    page.get_by_role("tab", name="Reversal").click()
+    page.locator("#ask-forwards").click()
+    page.get_by_text("Autoregressive:").first.wait_for(timeout=30_000)
+    verdict = page.locator("#reversal-verdict").inner_text()
+    assert verdict.count("✅") == 2, verdict  # forwards, both trained models know the fact
+    page.locator("#ask-infill").click()
+    page.wait_for_function("() => document.querySelector('#reversal-verdict').innerText.includes('___')")
+    page.get_by_text("Diffusion:").first.wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "reversal.png"), full_page=True)
+    page.locator("#run-test-set").click()
+    page.get_by_text("Scored 40 / 40 items.").wait_for(timeout=120_000)
+    assert page.locator("#reversal-table tbody tr").count() >= 6
+    page.screenshot(path=str(ARTIFACTS / "reversal-test-set.png"), full_page=True)

@@ -21,18 +21,7 @@ from llada_demo.corpus import (
     split_sentences,
     split_words,
     story_prompts,
-    training_documents,
 )
-
-
-@pytest.fixture(scope="module")
-def world():
-    return build_world(0)
-
-
-@pytest.fixture(scope="module")
-def docs(world):
-    return training_documents(world)
 
 
 @pytest.fixture(scope="module")

@@ -5,18 +5,8 @@ import random
 import pytest
 from transformers import AutoTokenizer
 
-from llada_demo.corpus import build_world, held_out_facts, infill_items, split_words, training_documents
+from llada_demo.corpus import held_out_facts, infill_items, split_words
 from llada_demo.tokenizer import SPACE, build_tokenizer, display_text
-
-
-@pytest.fixture(scope="module")
-def world():
-    return build_world(0)
-
-
-@pytest.fixture(scope="module")
-def docs(world):
-    return training_documents(world)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ It has the two traits that make LLaDA's remote code fail on transformers 5: `__i
 predictor: embeddings, one bidirectional self-attention layer, an output projection.
 """
 
-import torch
 from torch import nn
 from transformers import PreTrainedModel
 from transformers.modeling_outputs import CausalLMOutputWithPast
