@@ -210,7 +210,8 @@ def _reversal_tab(reversal: views.Reversal):
                      [d_canvas, a_canvas, verdict], api_name=f"ask_{direction}", concurrency_id="model")
     gr.Markdown("#### The whole held-out test set")
     with gr.Row(equal_height=True):
-        limit = gr.Slider(5, 200, value=20, step=5, label="Items of each kind (facts, couplets)", scale=3)
+        limit = gr.Slider(5, 200, value=20, step=5, label="Items of each kind (facts, couplets)", scale=3,
+                          elem_id="test-set-size")
         run_all = gr.Button("Run the test set", variant="primary", elem_id="run-test-set")
         stop = gr.Button("Stop", variant="stop")
     progress = gr.Markdown("Below: the figures measured on the full held-out set when the models were shipped.")
