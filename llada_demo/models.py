@@ -75,6 +75,7 @@ class Loaded:
     device: str
     parameters: int
     description: str = ""
+    source: str = ""  # where the weights came from: a folder or a hub id
 
 
 class NeverGuessMask(torch.nn.Module):

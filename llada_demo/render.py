@@ -187,6 +187,7 @@ CSS = """
 .ld-chip:hover .ld-card, .ld-chip:focus .ld-card { display: block; }
 .ld-chip:hover, .ld-chip:focus { z-index: 30; }
 .ld-card b { color: inherit; }
+.ld-card, .ld-card * { color: #f9fafb !important; }  /* over the host page's table and prose colours */
 .ld-legend { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; font-size: .9rem; margin-top: 8px; }
 .ld-legend .ld-chip { min-width: 1.5em; font-size: .8rem; }
 .ld-scale { display: inline-block; width: 180px; height: 14px; border-radius: 3px; margin-left: 10px; }

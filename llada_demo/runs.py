@@ -104,7 +104,8 @@ def infill(loaded: Loaded, text: str, *, steps: int | None = None, temperature: 
     if not text.strip():
         raise ValueError("The text is empty; write a sentence with ___ where the model should fill in a word.")
     mask_token = loaded.tokenizer.convert_ids_to_tokens(loaded.mask_id)
-    ids = loaded.tokenizer.encode(BLANK.sub(f" {mask_token} ", text).strip(), add_special_tokens=False)
+    # A space before each mask token, none after: punctuation after a blank stays attached ("___." -> mask, ".").
+    ids = loaded.tokenizer.encode(BLANK.sub(f" {mask_token}", text).strip(), add_special_tokens=False)
     blanks = sum(1 for i in ids if i == loaded.mask_id)
     if blanks == 0:
         raise ValueError("The text has no blank; write ___ (or [MASK]) where the model should fill in a word.")

@@ -23,6 +23,7 @@ import csv
 import json
 import math
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -57,6 +58,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--corpus-seed", type=int, default=0)
     p.add_argument("--limit-docs", type=int, default=0, help="use only the first N documents (smoke tests)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--init", type=Path, default=None,
+                   help="start from the weights of a finished run (a second phase) instead of from scratch")
+    p.add_argument("--focus", type=float, default=0.0,
+                   help="train on the fact and couplet documents plus this share of stories (e.g. 0.25); "
+                        "0 = every document")
     args = p.parse_args(argv)
     args.command = "python -m llada_demo.train " + " ".join(sys.argv[1:] if argv is None else argv)
     return args
@@ -105,9 +111,25 @@ def lr_at(step: int, args) -> float:
     return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def focused(world, documents: list[str], stories_share: float, seed: int) -> list[str]:
+    """The fact and couplet documents, plus stories making up `stories_share` of the result.
+
+    A second phase on these is how the pair memorises the facts and couplets that the reversal test
+    asks about, while the stories keep the grammar from being forgotten.
+    """
+    fact_sentences = {corpus.forward_sentence(f) for f in world.facts} | {corpus.reverse_sentence(f) for f in world.facts}
+    is_focus = [("\n" in d) or (corpus.split_sentences(d)[0] in fact_sentences) for d in documents]
+    focus = [d for d, yes in zip(documents, is_focus) if yes]
+    stories = [d for d, yes in zip(documents, is_focus) if not yes]
+    k = min(len(stories), round(len(focus) * stories_share / (1 - stories_share)))
+    return focus + random.Random(seed).sample(stories, k)
+
+
 def build(args):
     world = corpus.build_world(args.corpus_seed)
     documents = corpus.training_documents(world)
+    if args.focus:
+        documents = focused(world, documents, args.focus, args.seed)
     if args.limit_docs:
         documents = documents[: args.limit_docs]
     tokenizer = build_tokenizer(corpus.training_documents(world))  # the full corpus: both models share it
@@ -117,7 +139,10 @@ def build(args):
                         bos_token_id=None, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
                         mask_token_id=tokenizer.mask_token_id)
     torch.manual_seed(args.seed)  # the same initial weights for both kinds
-    model = TinyTransformer(config)
+    model = TinyTransformer.from_pretrained(args.init) if args.init else TinyTransformer(config)
+    if model.config.causal != (args.kind == "ar"):
+        raise ValueError(f"--init {args.init} holds a {'causal' if model.config.causal else 'bidirectional'} model; "
+                         f"it cannot continue as --kind {args.kind}.")
     return documents, tokenizer, model
 
 
@@ -181,6 +206,8 @@ def train(args) -> Path:
                    parameters=sum(p.numel() for p in model.parameters()), documents=len(documents),
                    tokens_seen=step * args.batch * args.seq_len, final_loss=smoothed(history),
                    command=args.command)
+    if args.init and (args.init / "training.json").is_file():
+        summary["previous_phase"] = json.loads((args.init / "training.json").read_text())
     (out / "training.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary))
     return out

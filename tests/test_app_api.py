@@ -100,3 +100,8 @@ def test_infill_fills_only_the_blanks(client):
 def test_infill_without_a_blank_says_so(client):
     with pytest.raises(Exception, match="no blank"):
         client.submit("Kilm lived near the market.", 0.0, 0, True, api_name="/infill").result()
+
+
+def test_infill_keeps_punctuation_after_a_blank(client):
+    canvas, _ = list(client.submit("Kilm lived near the ___.", 0.0, 0, True, api_name="/infill"))[-1]
+    assert "unk" not in canvas and canvas.count('data-state="given"') == 5  # Kilm lived near the | .
