@@ -43,12 +43,37 @@ def metrics_table(report: dict, kind: str) -> str:
     return "\n".join(lines)
 
 
+def chain(training: dict) -> list[dict]:
+    """The training phases, first to last, from training.json and its previous_phase links."""
+    phases_ = []
+    while training:
+        phases_.insert(0, training)
+        training = training.get("previous_phase")
+    return phases_
+
+
+def t_floor(command: str) -> str:
+    words = command.split()
+    return words[words.index("--t-floor") + 1] if "--t-floor" in words else "0.001"
+
+
+def phases(training: dict) -> str:
+    """One line per training phase, first to last."""
+    lines = []
+    for i, phase in enumerate(chain(training), 1):
+        lines.append(f"- Phase {i}: `{phase['command']}` — {phase['steps']} optimizer steps over "
+                     f"{phase['documents']:,} documents, {phase['train_seconds'] / 60:.0f} minutes, final loss "
+                     f"(mean of the last 100 steps) {phase['final_loss']}.")
+    return "\n".join(lines)
+
+
 def model_card(folder: Path, report: dict) -> str:
     training = json.loads((folder / "training.json").read_text())
     kind = training["kind"]
     twin = "tiny-ar" if kind == "diffusion" else "tiny-llada"
-    objective = ("LLaDA's masked-diffusion objective (Nie et al. 2025, Eq. 3): a mask ratio t ~ U(0.001, 1) per "
-                 "sequence, cross-entropy on the masked tokens only, weighted by 1/t; half the sequences keep a "
+    objective = ("LLaDA's masked-diffusion objective (Nie et al. 2025, Eq. 3): a mask ratio t ~ U(floor, 1) per "
+                 "sequence, cross-entropy on the masked tokens only, weighted by 1/t (floor per phase: "
+                 f"{', '.join(t_floor(p['command']) for p in chain(training))}); half the sequences keep a "
                  "random prefix unmasked, as in LLaDA's supervised fine-tuning" if kind == "diffusion" else
                  "next-token prediction (causal attention, cross-entropy on every next token)")
     settings = report["settings"]
@@ -74,11 +99,9 @@ a vocabulary of about 600 words, word-level tokenizer (`tokenizer.json`, with `<
 
 ## Size and training
 - Parameters: {training['parameters']:,} (float32 safetensors).
-- Command: `{training['command']}`
-- Optimizer steps: {training['steps']}; tokens seen: {training['tokens_seen']:,}; final training loss (mean of
-  the last 100 steps): {training['final_loss']}.
-- Time: {training['train_seconds'] / 60:.0f} minutes on {training['threads']} thread(s) of a 2-core x86-64 CPU
-  (no GPU), trained at the same time as its twin. Loss curve: `loss.png`, `losses.csv`.
+{phases(training)}
+- Hardware: one thread each of a 2-core x86-64 CPU (no GPU), trained at the same time as its twin.
+  Loss curve of the last phase: `loss.png`, `losses.csv`.
 
 ## Measured (`python -m llada_demo.evaluate`, greedy, exact match)
 Page defaults used for generation: gen_length {settings['gen_length']}, steps {settings['steps']}, block_length

@@ -58,6 +58,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--corpus-seed", type=int, default=0)
     p.add_argument("--limit-docs", type=int, default=0, help="use only the first N documents (smoke tests)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--t-floor", type=float, default=EPS,
+                   help="floor of the mask ratio t (LLaDA: 1e-3); a higher floor caps the 1/t weights, which with "
+                        "small batches and gradient clipping let a few nearly unmasked rows drown the rest")
     p.add_argument("--init", type=Path, default=None,
                    help="start from the weights of a finished run (a second phase) instead of from scratch")
     p.add_argument("--focus", type=float, default=0.0,
@@ -83,10 +86,11 @@ def content_lengths(data: torch.Tensor, eos: int) -> torch.Tensor:
     return (data == eos).int().argmax(-1) + 1
 
 
-def diffusion_loss(model, x: torch.Tensor, lengths: torch.Tensor, mask_id: int, g: torch.Generator) -> torch.Tensor:
+def diffusion_loss(model, x: torch.Tensor, lengths: torch.Tensor, mask_id: int, g: torch.Generator,
+                   t_floor: float = EPS) -> torch.Tensor:
     """LLaDA's masked-diffusion loss on a batch x (B, L); half the rows keep a random prompt prefix."""
     B, L = x.shape
-    t = EPS + (1 - EPS) * torch.rand(B, 1, generator=g)  # (B, 1) mask ratio per sequence
+    t = t_floor + (1 - t_floor) * torch.rand(B, 1, generator=g)  # (B, 1) mask ratio per sequence
     is_masked = torch.rand(B, L, generator=g) < t  # (B, L)
     sft = torch.rand(B, 1, generator=g) < 0.5  # (B, 1) rows masked as in SFT
     prompt_len = (torch.rand(B, 1, generator=g) * (lengths[:, None] - 1)).long()  # (B, 1) keep 0..len-2 tokens
@@ -180,7 +184,7 @@ def train(args) -> Path:
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, args)
         if args.kind == "diffusion":
-            loss = diffusion_loss(model, x, lengths[rows], tokenizer.mask_token_id, mask_g)
+            loss = diffusion_loss(model, x, lengths[rows], tokenizer.mask_token_id, mask_g, args.t_floor)
         else:
             loss = ar_loss(model, x)
         optimizer.zero_grad(set_to_none=True)
