@@ -123,3 +123,21 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def readme_table(report: dict) -> str:
+    """Both models side by side, for the project README."""
+    def cell(entry: dict | None) -> str:
+        return pct(entry) if entry else "—"
+    g = report["grammar"]
+    lines = ["| measure (held-out items, greedy, exact match) | diffusion | autoregressive | chance |",
+             "| --- | --- | --- | --- |",
+             f"| grammar: complete generated sentences accepted | {cell(g['diffusion'])} | {cell(g['ar'])} | |"]
+    for items, e in report["reversal"].items():
+        chance = f"{e['ar_forward']['chance']:.1%}"
+        lines += [f"| {items}: forward | {cell(e['diffusion_forward'])} | {cell(e['ar_forward'])} | {chance} |",
+                  f"| {items}: reverse, same prompt | {cell(e['diffusion_reverse'])} | {cell(e['ar_reverse'])} | {chance} |",
+                  f"| {items}: reverse, first item as a blank | {cell(e['diffusion_reverse_infill'])} | (cannot infill) | {chance} |",
+                  f"| {items}: reverse, AR ranks the candidates | | {cell(e['ar_reverse_ranked_first'])} | {chance} |"]
+    lines.append(f"| infill: a masked span mid-sentence | {cell(report['infill'])} | (cannot infill) | |")
+    return "\n".join(lines)

@@ -61,6 +61,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--t-floor", type=float, default=EPS,
                    help="floor of the mask ratio t (LLaDA: 1e-3); a higher floor caps the 1/t weights, which with "
                         "small batches and gradient clipping let a few nearly unmasked rows drown the rest")
+    p.add_argument("--untie", action="store_true",
+                   help="with --init: give the output layer its own copy of the embeddings from here on")
     p.add_argument("--init", type=Path, default=None,
                    help="start from the weights of a finished run (a second phase) instead of from scratch")
     p.add_argument("--focus", type=float, default=0.0,
@@ -129,6 +131,23 @@ def focused(world, documents: list[str], stories_share: float, seed: int) -> lis
     return focus + random.Random(seed).sample(stories, k)
 
 
+def untied(model: TinyTransformer) -> TinyTransformer:
+    """The same model with the output layer no longer sharing the input embeddings.
+
+    With tied embeddings the masked-diffusion model collapses rare tokens (the invented names) onto nearly
+    one vector: it predicts them with about the same probability at a masked slot, which pulls their shared
+    output rows together, and so their inputs too; it then cannot tell the names apart. LLaDA-8B does not
+    tie its embeddings either.
+    """
+    config = model.config
+    config.tie_word_embeddings = False
+    fresh = TinyTransformer(config)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    state["lm_head.weight"] = model.embed_tokens.weight.detach().clone()
+    fresh.load_state_dict(state)
+    return fresh
+
+
 def build(args):
     world = corpus.build_world(args.corpus_seed)
     documents = corpus.training_documents(world)
@@ -144,6 +163,8 @@ def build(args):
                         mask_token_id=tokenizer.mask_token_id)
     torch.manual_seed(args.seed)  # the same initial weights for both kinds
     model = TinyTransformer.from_pretrained(args.init) if args.init else TinyTransformer(config)
+    if args.untie:
+        model = untied(model)
     if model.config.causal != (args.kind == "ar"):
         raise ValueError(f"--init {args.init} holds a {'causal' if model.config.causal else 'bidirectional'} model; "
                          f"it cannot continue as --kind {args.kind}.")
