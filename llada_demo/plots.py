@@ -183,12 +183,11 @@ def tokens_vs_passes(diffusion_trace: Optional[Trace], ar_trace: Optional[Trace]
 def reversal_bars(rows: Iterable[tuple[str, float, float]], chance: float,
                   paper: Optional[Iterable[tuple[str, float, float]]] = None) -> go.Figure:
     """Forward and reverse accuracy per model, chance level dashed, and the paper's 8B figures beside."""
-    # Four legend entries do not fit beside the title: they go under the bars, where the model names
-    # already say what the x axis is.
+    # Four legend entries go in a row under the title; the long, tilted model names need the space below.
     layout = _layout("Reversal: completing forwards vs backwards", "", "accuracy", "reversal", y_range=[0, 1.1],
-                     legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.15, yanchor="top"))
+                     legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom"))
     layout["yaxis"]["tickformat"] = ".0%"
-    layout.update(barmode="group", bargap=0.25, height=HEIGHT + 60, margin=dict(l=70, r=80, t=50, b=40))
+    layout.update(barmode="group", bargap=0.25, height=HEIGHT + 260, margin=dict(l=70, r=80, t=100, b=200))
     groups = [(list(rows), "", 1.0, "")]
     if paper:
         # Named apart, so a paper model called like one of ours gets bars of its own.

@@ -192,7 +192,7 @@ def test_upto_beyond_the_end_clamps_to_the_last_step(figure):
 def test_every_figure_reads_on_a_projector(figure):
     layout = figure(small_trace()).layout
     assert layout.template == pio.templates["plotly_white"]
-    assert layout.font.size >= 14 and layout.title.font.size >= 14 and layout.height <= 400
+    assert layout.font.size >= 14 and layout.title.font.size >= 14 and layout.height <= 600
     assert layout.uirevision
 
 
