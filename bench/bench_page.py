@@ -84,6 +84,11 @@ def browser_side():
             page.locator("#prompt textarea").fill(PROMPT)
             firsts = []
             for _ in range(5):
+                # Back to the blank canvas first (the replay slider at 0), so the new run's first frame shows.
+                box = page.locator("#step-slider input[type=number]")
+                box.fill("0")
+                box.press("Enter")
+                page.wait_for_selector('#canvas [data-step="0"]')
                 page.evaluate(watch)
                 clicked = page.evaluate("() => { document.querySelector('#run').click(); return performance.now(); }")
                 page.wait_for_selector('#canvas [data-step="48"]', timeout=60_000)

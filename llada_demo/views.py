@@ -23,7 +23,7 @@ from llada_demo import export, plots
 from llada_demo.render import canvas_html, status_text
 from llada_demo.step import Trace
 
-PLOT_EVERY_S = 0.5  # redraw the plots at most this often while a run streams: they are the heavy part
+PLOT_EVERY_S = 1.5  # redraw the plots at most this often while a run streams: they cost ~0.25 s a redraw
 MAX_TRACE_BYTES = 20_000_000
 
 
@@ -61,7 +61,7 @@ def denoise_frames(backend: Backend, prompt, gen_length, steps, block_length, re
         stream = backend.denoise(prompt, steps=int(steps), gen_length=int(gen_length), block_length=int(block_length),
                                  temperature=float(temperature), cfg_scale=float(cfg_scale), remasking=str(remasking),
                                  seed=int(seed or 0))
-        last_plot = 0.0
+        last_plot = time.perf_counter()  # not on the first frame: it must reach the page at once
         for trace in stream:
             n = len(trace.steps)
             now = time.perf_counter()
@@ -133,7 +133,7 @@ def compare_frames(backend: Backend, prompt, gen_length, steps, block_length, te
     try:
         stream = backend.compare(prompt, steps=int(steps), gen_length=int(gen_length), block_length=int(block_length),
                                  temperature=float(temperature), seed=int(seed or 0))
-        last_plot = 0.0
+        last_plot = time.perf_counter()  # not on the first frame: it must reach the page at once
         for d, a in stream:
             now = time.perf_counter()
             chart = gr.skip()
