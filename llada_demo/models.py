@@ -44,7 +44,7 @@ class Preset:
 
 PRESETS = {p.name: p for p in (
     Preset("tiny-llada", str(ASSETS / "tiny-llada"), DIFFUSION, memory_gb=0.02,
-           defaults=dict(gen_length=48, steps=48, block_length=48),
+           defaults=dict(gen_length=48, steps=48, block_length=16),
            description="the project's tiny masked-diffusion model, trained on its tiny world"),
     Preset("tiny-ar", str(ASSETS / "tiny-ar"), AUTOREGRESSIVE, memory_gb=0.02, defaults=dict(gen_length=48),
            description="the tiny diffusion model's autoregressive twin: same architecture, data and budget"),

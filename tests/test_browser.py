@@ -49,6 +49,8 @@ def test_run_fills_the_canvas_live(page):
     page.locator("#prompt textarea").fill("Kilm lived near the market with a lazy owl.")
     page.locator("#run").click()
     page.wait_for_selector('#canvas [data-step="48"]', timeout=60_000)
+    for plot in ("heatmap", "decode-order", "masks-left", "entropy"):  # the plots come with the last frame
+        page.locator(f"#{plot} .js-plotly-plot").wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "denoise-done.png"), full_page=True)
     seen = page.evaluate("window.__steps")
     # Frames arrived one after another while the model ran: many distinct intermediate steps.
