@@ -2,6 +2,7 @@
 app served in-process."""
 
 import re
+import time
 
 import pytest
 from gradio_client import Client
@@ -105,3 +106,15 @@ def test_infill_without_a_blank_says_so(client):
 def test_infill_keeps_punctuation_after_a_blank(client):
     canvas, _ = list(client.submit("Kilm lived near the ___.", 0.0, 0, True, api_name="/infill"))[-1]
     assert "unk" not in canvas and canvas.count('data-state="given"') == 5  # Kilm lived near the | .
+
+
+def test_stop_ends_a_run_within_a_step(client):
+    job = client.submit(*args(gen_length=192, steps=192, block_length=192, cfg_scale=4.0), api_name="/denoise")
+    while len(job.outputs()) < 3:
+        time.sleep(0.01)
+    job.cancel()
+    stopped_at = len(job.outputs())
+    deadline = time.time() + 3
+    while not job.done() and time.time() < deadline:
+        time.sleep(0.05)
+    assert len(job.outputs()) <= stopped_at + 1 < 192
