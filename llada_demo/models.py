@@ -5,6 +5,9 @@ A model comes from a local Hugging Face folder the operator names, or from a hub
 the web page reaches here as an id or a path. Remote code (`trust_remote_code`) runs only for presets
 that need it or a local folder the operator explicitly trusts; LLaDA's hub code, written for
 transformers 4, is patched at load time to work on transformers 5 (see `_transformers5_compatible`).
+Hub weights come from the Hugging Face cache (`cache_dir`, default the hub's own), where
+`python -m llada_demo.download` puts them, so a machine can run offline; `missing` says, before any
+loading, which preset has no weights there and cannot fetch them.
 
 What it is not: no sampling, no tokenization beyond reading the special token ids.
 """
@@ -24,8 +27,9 @@ import llada_demo.modeling  # noqa: F401  (registers the project's own architect
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
 DIFFUSION, AUTOREGRESSIVE = "diffusion", "autoregressive"
 # Token strings that mark a mask or the end of a turn in the families we know (LLaDA, Llama 3, Qwen).
+# LLaDA-MoE ends a turn with <|role_end|>, ModernBERT chat models with [SEP].
 MASK_TOKENS = ("<|mdm_mask|>", "<|mask|>", "[MASK]", "<mask>")
-END_TOKENS = ("<|eot_id|>", "<|im_end|>", "<|endoftext|>", "<|end_of_text|>")
+END_TOKENS = ("<|eot_id|>", "<|im_end|>", "<|endoftext|>", "<|end_of_text|>", "<|role_end|>")
 
 
 @dataclass(frozen=True)
@@ -48,17 +52,76 @@ PRESETS = {p.name: p for p in (
            description="the project's tiny masked-diffusion model, trained on its tiny world"),
     Preset("tiny-ar", str(ASSETS / "tiny-ar"), AUTOREGRESSIVE, memory_gb=0.02, defaults=dict(gen_length=48),
            description="the tiny diffusion model's autoregressive twin: same architecture, data and budget"),
+    # Memory: parameters x 2 bytes (bf16), rounded up for activations at the page's lengths.
     Preset("llada-8b-instruct", "GSAI-ML/LLaDA-8B-Instruct", DIFFUSION, chat=True, remote_code=True, memory_gb=16.5,
            defaults=dict(gen_length=128, steps=128, block_length=32), description="LLaDA 8B Instruct (Nie et al. 2025)"),
     Preset("llada-8b-base", "GSAI-ML/LLaDA-8B-Base", DIFFUSION, remote_code=True, memory_gb=16.5,
            defaults=dict(gen_length=128, steps=128, block_length=128), description="LLaDA 8B Base"),
     Preset("llada-1.5", "GSAI-ML/LLaDA-1.5", DIFFUSION, chat=True, remote_code=True, memory_gb=16.5,
            defaults=dict(gen_length=128, steps=128, block_length=32), description="LLaDA 1.5 (VRPO-aligned)"),
+    Preset("llada-moe-7b-instruct", "inclusionAI/LLaDA-MoE-7B-A1B-Instruct", DIFFUSION, chat=True, remote_code=True,
+           memory_gb=15.0, defaults=dict(gen_length=128, steps=128, block_length=32),
+           description="LLaDA-MoE 7B-A1B Instruct: a mixture of experts, 1.4 B parameters active per token"),
+    Preset("modernbert-large-chat", "dllm-hub/ModernBERT-large-chat-v0.1", DIFFUSION, chat=True, memory_gb=0.8,
+           defaults=dict(gen_length=64, steps=64, block_length=32),
+           description="ModernBERT-large fine-tuned as a masked-diffusion chat model (dLLM): small enough for a CPU"),
     Preset("qwen2.5-0.5b-instruct", "Qwen/Qwen2.5-0.5B-Instruct", AUTOREGRESSIVE, chat=True, memory_gb=1.0,
            defaults=dict(gen_length=128), description="Qwen2.5 0.5B Instruct, a small AR model for CPUs"),
     Preset("qwen2.5-7b-instruct", "Qwen/Qwen2.5-7B-Instruct", AUTOREGRESSIVE, chat=True, memory_gb=15.5,
            defaults=dict(gen_length=128), description="Qwen2.5 7B Instruct, the paper's AR comparison class"),
+    Preset("llama-3-8b-instruct", "meta-llama/Meta-Llama-3-8B-Instruct", AUTOREGRESSIVE, chat=True, memory_gb=16.5,
+           defaults=dict(gen_length=128), description="Llama 3 8B Instruct, the AR model LLaDA 8B is compared with"),
 )}
+SHIPPED = ("tiny-llada", "tiny-ar")
+
+
+def default_pair(free_gpu_gb: float | None) -> tuple[str, str]:
+    """The presets to run when the operator names none: LLaDA-8B-Instruct and the paper's AR peer on a CUDA
+    GPU with room for them (the AR peer only when both fit), else the shipped tiny pair.
+
+    free_gpu_gb: free memory of the CUDA GPUs, None without one.
+    """
+    llada, peer, small = PRESETS["llada-8b-instruct"], PRESETS["qwen2.5-7b-instruct"], PRESETS["qwen2.5-0.5b-instruct"]
+    if free_gpu_gb is None or free_gpu_gb * 0.9 < llada.memory_gb:
+        return SHIPPED
+    if free_gpu_gb * 0.9 >= llada.memory_gb + peer.memory_gb:
+        return llada.name, peer.name
+    return llada.name, small.name if free_gpu_gb * 0.9 >= llada.memory_gb + small.memory_gb else "none"
+
+
+def free_gpu_gb() -> float | None:
+    if not torch.cuda.is_available():
+        return None
+    return sum(torch.cuda.mem_get_info(i)[0] for i in range(torch.cuda.device_count())) / 2**30
+
+
+def is_hub_id(source: str) -> bool:
+    return not Path(source).is_absolute() and not Path(source).expanduser().is_dir()
+
+
+def cached(preset: "Preset", cache_dir: str | None = None) -> bool:
+    """Whether a hub preset's weights are in the Hugging Face cache (the shipped pair: always)."""
+    if not is_hub_id(preset.source):
+        return True
+    from huggingface_hub import snapshot_download
+    try:
+        folder = Path(snapshot_download(preset.source, cache_dir=cache_dir, local_files_only=True))
+    except Exception:  # noqa: BLE001 - any failure means: not (completely) in the cache
+        return False
+    return any(any(folder.glob(weights)) for weights in ("*.safetensors", "*.bin"))
+
+
+def missing(preset: "Preset", cache_dir: str | None = None) -> str | None:
+    """Why a preset cannot load here (no weights in the cache while offline), or None if it can.
+
+    Checked before loading so that the app can fall back to the shipped pair with a sentence instead of
+    a traceback from deep inside the hub client. Online, `from_pretrained` fetches what is missing.
+    """
+    from huggingface_hub import constants
+    if cached(preset, cache_dir) or not constants.HF_HUB_OFFLINE:
+        return None
+    return (f"The weights of {preset.name} ({preset.source}) are not on this machine and the hub is off "
+            f"(HF_HUB_OFFLINE); fetch them first with: python -m llada_demo.download {preset.name}")
 
 
 @dataclass(frozen=True)
@@ -135,9 +198,9 @@ def resolve(name: str, allow: tuple[str, ...] = (), trust_remote_code: bool = Fa
                      f"hub id; the operator can allow one with --allow {name} or LLADA_DEMO_ALLOW.")
 
 
-def _read_config(source: str, trust_remote_code: bool):
+def _read_config(source: str, trust_remote_code: bool, cache_dir: str | None = None):
     try:
-        return AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code)
+        return AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code, cache_dir=cache_dir)
     except ValueError as err:
         if "trust_remote_code" in str(err):
             raise ValueError(f"{source} needs its own code to load (trust_remote_code); the operator can allow it "
@@ -181,7 +244,7 @@ def _transformers5_compatible(cls: type) -> type:
     return Compatible
 
 
-def _model_class(preset: Preset, config, kind: str):
+def _model_class(preset: Preset, config, kind: str, cache_dir: str | None = None):
     """The class to instantiate: the remote class (made transformers-5 compatible) or an Auto class."""
     auto_map = getattr(config, "auto_map", None) or {}
     if preset.remote_code and auto_map:
@@ -191,7 +254,7 @@ def _model_class(preset: Preset, config, kind: str):
         reference = next((auto_map[k] for k in keys if k in auto_map), None)
         if reference is None:
             raise ValueError(f"{preset.source} names no model class for a {kind} model in its auto_map.")
-        return _transformers5_compatible(get_class_from_dynamic_module(reference, preset.source))
+        return _transformers5_compatible(get_class_from_dynamic_module(reference, preset.source, cache_dir=cache_dir))
     return AutoModelForMaskedLM if kind == DIFFUSION else AutoModelForCausalLM
 
 
@@ -231,28 +294,37 @@ def check_fits(preset: Preset, device: str) -> None:
 
 
 def load(name: str, *, allow: tuple[str, ...] = (), trust_remote_code: bool = False,
-         device: str | None = None) -> Loaded:
-    """Load a preset, an allowlisted hub id or a local folder, ready for the samplers."""
+         device: str | None = None, cache_dir: str | None = None) -> Loaded:
+    """Load a preset, an allowlisted hub id or a local folder, ready for the samplers.
+
+    Every preset, from the tiny pair to LLaDA-8B, takes this one path: resolve, check memory, read the
+    config, pick the class (remote code made transformers-5 compatible where needed), load the weights,
+    read the special ids from the tokenizer and config. cache_dir: the Hugging Face cache to read from.
+    """
     preset = resolve(name, allow, trust_remote_code)
     device = device or pick_device()
     check_fits(preset, device)
-    config = _read_config(preset.source, preset.remote_code)
+    why = missing(preset, cache_dir)
+    if why:
+        raise ValueError(why)
+    config = _read_config(preset.source, preset.remote_code, cache_dir)
     kind = preset.kind or _kind_of(config)
     dtype = pick_dtype(device)
-    options: dict = dict(config=config, dtype=dtype)
+    options: dict = dict(config=config, dtype=dtype, cache_dir=cache_dir)
     if preset.remote_code:
         options["trust_remote_code"] = True
     one_gpu = device == "cuda" and preset.memory_gb < torch.cuda.mem_get_info(0)[0] / 2**30 * 0.9
     if device == "cuda" and not one_gpu:
         options["device_map"] = "auto"  # accelerate spreads the layers over the GPUs (and the CPU)
-    model = _model_class(preset, config, kind).from_pretrained(preset.source, **options).eval()
+    model = _model_class(preset, config, kind, cache_dir).from_pretrained(preset.source, **options).eval()
     if "device_map" not in options:
         model = model.to(device)
-    tokenizer = AutoTokenizer.from_pretrained(preset.source, trust_remote_code=preset.remote_code)
+    tokenizer = AutoTokenizer.from_pretrained(preset.source, trust_remote_code=preset.remote_code, cache_dir=cache_dir)
     mask_id, eos_ids = special_ids(tokenizer, config)
     if kind == DIFFUSION and mask_id is None:
         raise ValueError(f"{preset.source} has no mask token in its tokenizer or config, so it cannot be run as a diffusion model.")
-    chat = preset.chat or bool(getattr(tokenizer, "chat_template", None))
+    # A preset knows (a base model's tokenizer may carry a template it was never tuned on); else the tokenizer says.
+    chat = preset.chat if preset.name in PRESETS else bool(getattr(tokenizer, "chat_template", None))
     return Loaded(name=preset.name, kind=kind, model=model, tokenizer=tokenizer, mask_id=mask_id, eos_ids=eos_ids,
                   chat=chat, device=device, parameters=sum(p.numel() for p in model.parameters()),
                   description=preset.description, source=preset.source)
