@@ -62,7 +62,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="floor of the mask ratio t (LLaDA: 1e-3); a higher floor caps the 1/t weights, which with "
                         "small batches and gradient clipping let a few nearly unmasked rows drown the rest")
     p.add_argument("--untie", action="store_true",
-                   help="with --init: give the output layer its own copy of the embeddings from here on")
+                   help="an output layer of its own, not tied to the input embeddings (from scratch, or from --init "
+                        "with a copy of its embeddings)")
+    p.add_argument("--pack", action="store_true",
+                   help="fill each fact or couplet row with further random facts (or couplets) of the same kind up to "
+                        "--seq-len, instead of padding one short document with end-of-text")
     p.add_argument("--init", type=Path, default=None,
                    help="start from the weights of a finished run (a second phase) instead of from scratch")
     p.add_argument("--focus", type=float, default=0.0,
@@ -73,19 +77,54 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def encode(documents: list[str], tokenizer, seq_len: int) -> torch.Tensor:
-    """(N, seq_len) ids: each document, end-of-text, then end-of-text padding (LLaDA's SFT padding)."""
-    eos = tokenizer.eos_token_id
-    rows = []
-    for text in documents:
-        ids = tokenizer.encode(text)[: seq_len - 1] + [eos]
-        rows.append(ids + [eos] * (seq_len - len(ids)))
-    return torch.tensor(rows, dtype=torch.long)
+STORY, FACT, COUPLET = 0, 1, 2
 
 
-def content_lengths(data: torch.Tensor, eos: int) -> torch.Tensor:
-    """(N,) number of tokens up to and including the first end-of-text."""
-    return (data == eos).int().argmax(-1) + 1
+def categories(world, documents: list[str]) -> list[int]:
+    """STORY, FACT (a fact sentence or a list of them) or COUPLET for each document."""
+    fact_sentences = {corpus.forward_sentence(f) for f in world.facts} | {corpus.reverse_sentence(f) for f in world.facts}
+    return [COUPLET if "\n" in d else FACT if corpus.split_sentences(d)[0] in fact_sentences else STORY
+            for d in documents]
+
+
+class Rows:
+    """Training rows drawn from the documents with one generator, so both kinds see the same rows.
+
+    A row is a document, end-of-text, then end-of-text padding (LLaDA pads its SFT answers so). With
+    `pack`, a fact or couplet row goes on with further random documents of its kind (facts joined by a
+    space, couplets by a line break) while they fit: a fact is ~8 tokens, so padding one alone would
+    spend seven eighths of the row on end-of-text, and a model learns an association only after seeing
+    it many times (the masked-diffusion model sees a given direction, one item masked and the other
+    not, in about a sixth of them).
+    """
+
+    def __init__(self, documents: list[str], kinds: list[int], tokenizer, seq_len: int, pack: bool):
+        self.ids = [tokenizer.encode(d, add_special_tokens=False)[: seq_len - 1] for d in documents]
+        self.kinds, self.seq_len, self.pack = kinds, seq_len, pack
+        self.eos = tokenizer.eos_token_id
+        newline = tokenizer.encode("a\na", add_special_tokens=False)[1:-1]
+        self.joins = {FACT: [], COUPLET: newline}
+        self.by_kind = {k: [i for i, c in enumerate(kinds) if c == k] for k in (FACT, COUPLET)}
+
+    def row(self, i: int, g: torch.Generator) -> list[int]:
+        ids, kind = list(self.ids[i]), self.kinds[i]
+        if not self.pack or kind == STORY:
+            return ids
+        pool, join = self.by_kind[kind], self.joins[kind]
+        while True:
+            more = self.ids[pool[int(torch.randint(len(pool), (1,), generator=g))]]
+            if len(ids) + len(join) + len(more) > self.seq_len - 1:
+                return ids
+            ids += join + more
+
+    def batch(self, batch: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, width) ids and (B,) content lengths (tokens up to and including the first end-of-text)."""
+        rows = [self.row(int(i), g) for i in torch.randint(0, len(self.ids), (batch,), generator=g)]
+        longest = max(len(r) for r in rows) + 1
+        # A random canvas length per batch, so the model sees the lengths the page asks for.
+        width = int(torch.randint(longest, self.seq_len + 1, (1,), generator=g))
+        x = torch.tensor([r + [self.eos] * (width - len(r)) for r in rows], dtype=torch.long)
+        return x, torch.tensor([len(r) + 1 for r in rows])
 
 
 def diffusion_loss(model, x: torch.Tensor, lengths: torch.Tensor, mask_id: int, g: torch.Generator,
@@ -120,13 +159,12 @@ def lr_at(step: int, args) -> float:
 def focused(world, documents: list[str], stories_share: float, seed: int) -> list[str]:
     """The fact and couplet documents, plus stories making up `stories_share` of the result.
 
-    A second phase on these is how the pair memorises the facts and couplets that the reversal test
-    asks about, while the stories keep the grammar from being forgotten.
+    Training on these is how the pair memorises the facts and couplets that the reversal test asks
+    about, while the stories teach (and keep) the grammar.
     """
-    fact_sentences = {corpus.forward_sentence(f) for f in world.facts} | {corpus.reverse_sentence(f) for f in world.facts}
-    is_focus = [("\n" in d) or (corpus.split_sentences(d)[0] in fact_sentences) for d in documents]
-    focus = [d for d, yes in zip(documents, is_focus) if yes]
-    stories = [d for d, yes in zip(documents, is_focus) if not yes]
+    kinds = categories(world, documents)
+    focus = [d for d, k in zip(documents, kinds) if k != STORY]
+    stories = [d for d, k in zip(documents, kinds) if k == STORY]
     k = min(len(stories), round(len(focus) * stories_share / (1 - stories_share)))
     return focus + random.Random(seed).sample(stories, k)
 
@@ -149,6 +187,7 @@ def untied(model: TinyTransformer) -> TinyTransformer:
 
 
 def build(args):
+    """The documents, their kinds, the tokenizer and the model to train."""
     world = corpus.build_world(args.corpus_seed)
     documents = corpus.training_documents(world)
     if args.focus:
@@ -160,24 +199,23 @@ def build(args):
     config = TinyConfig(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=inter, num_hidden_layers=layers,
                         num_attention_heads=heads, max_position_embeddings=256, causal=args.kind == "ar",
                         bos_token_id=None, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-                        mask_token_id=tokenizer.mask_token_id)
+                        mask_token_id=tokenizer.mask_token_id, tie_word_embeddings=not args.untie)
     torch.manual_seed(args.seed)  # the same initial weights for both kinds
     model = TinyTransformer.from_pretrained(args.init) if args.init else TinyTransformer(config)
-    if args.untie:
+    if args.untie and model.config.tie_word_embeddings:
         model = untied(model)
     if model.config.causal != (args.kind == "ar"):
         raise ValueError(f"--init {args.init} holds a {'causal' if model.config.causal else 'bidirectional'} model; "
                          f"it cannot continue as --kind {args.kind}.")
-    return documents, tokenizer, model
+    return documents, categories(world, documents), tokenizer, model
 
 
 def train(args) -> Path:
     torch.set_num_threads(args.threads)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    documents, tokenizer, model = build(args)
-    data = encode(documents, tokenizer, args.seq_len)  # (N, seq_len)
-    lengths = content_lengths(data, tokenizer.eos_token_id)
+    documents, kinds, tokenizer, model = build(args)
+    data = Rows(documents, kinds, tokenizer, args.seq_len, args.pack)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
     data_g = torch.Generator().manual_seed(args.seed)  # batches: identical for both kinds
     mask_g = torch.Generator().manual_seed(args.seed + 1)  # mask ratios and masks
@@ -197,15 +235,11 @@ def train(args) -> Path:
     bar = tqdm(total=args.steps, initial=step, desc=f"train {args.kind}", mininterval=5)
     while step < args.steps:
         start = time.perf_counter()
-        rows = torch.randint(0, len(data), (args.batch,), generator=data_g)
-        batch_len = int(lengths[rows].max())
-        # A random canvas length per batch, so the model sees the lengths the page asks for.
-        width = int(torch.randint(batch_len, args.seq_len + 1, (1,), generator=data_g))
-        x = data[rows, :width]  # (B, width)
+        x, lengths = data.batch(args.batch, data_g)  # (B, width), (B,)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, args)
         if args.kind == "diffusion":
-            loss = diffusion_loss(model, x, lengths[rows], tokenizer.mask_token_id, mask_g, args.t_floor)
+            loss = diffusion_loss(model, x, lengths, tokenizer.mask_token_id, mask_g, args.t_floor)
         else:
             loss = ar_loss(model, x)
         optimizer.zero_grad(set_to_none=True)

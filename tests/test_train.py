@@ -57,3 +57,32 @@ def test_evaluation_runs_on_a_pair(pair):
     assert report["reversal"]["facts"]["ar_forward"]["n"] == 2
     assert report["reversal"]["facts"]["ar_forward"]["chance"] == 0.01
     assert 0 <= report["infill"]["accuracy"] <= 1
+
+
+def test_packed_rows_fill_with_whole_facts_and_couplets_of_one_kind(world, docs):
+    """--pack: a fact row holds whole fact sentences only, a couplet row whole couplets, up to --seq-len;
+    stories stay alone; both kinds draw the same rows from the same seed; untied from scratch with --untie."""
+    from llada_demo.tokenizer import build_tokenizer
+    tok = build_tokenizer(docs)
+    kinds = train.categories(world, docs)
+    rows = train.Rows(docs, kinds, tok, 64, pack=True)
+    x, lengths = rows.batch(32, torch.Generator().manual_seed(0))
+    again, _ = rows.batch(32, torch.Generator().manual_seed(0))
+    assert torch.equal(x, again)
+    facts = {train.corpus.forward_sentence(f) for f in world.facts} | {train.corpus.reverse_sentence(f) for f in world.facts}
+    seen = set()
+    for row, n in zip(x.tolist(), lengths.tolist()):
+        assert row[n - 1] == tok.eos_token_id and all(t == tok.eos_token_id for t in row[n:])
+        text = tok.decode(row[: n - 1])
+        sentences = train.corpus.split_sentences(text)
+        if "\n" in text:
+            seen.add(train.COUPLET)
+            assert len(text.split("\n")) % 2 == 0  # whole couplets
+        elif sentences[0] in facts:
+            seen.add(train.FACT)
+            assert all(s in facts for s in sentences) and n > 40  # packed: a fact alone is ~8 tokens
+    assert seen == {train.FACT, train.COUPLET}
+    args = train.parse_args(["--kind", "ar", "--out", "unused", "--size", "smoke", "--untie", "--limit-docs", "8"])
+    model = train.build(args)[3]
+    assert not model.config.tie_word_embeddings
+    assert model.lm_head.weight.data_ptr() != model.embed_tokens.weight.data_ptr()
