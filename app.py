@@ -30,6 +30,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--trust-remote-code", action="store_true", help="let a local folder run its own model code")
     p.add_argument("--threads", type=int, default=int(env("LLADA_DEMO_THREADS", "0")) or None,
                    help="torch CPU threads (default: torch's choice)")
+    # Operator limits (llada_demo/limits.py); each flag's default comes from its LLADA_DEMO_* variable.
+    limit = p.add_argument_group("limits for visitors (defaults safe for a public Space)")
+    for flag, help_ in (("max-gen-length", "longest generation in tokens (192)"),
+                        ("max-steps", "most steps (forward passes) a run may ask for (192)"),
+                        ("max-prompt-chars", "longest prompt in characters (2000)"),
+                        ("max-prompt-tokens", "longest prompt in tokens (512; the model's context also counts)"),
+                        ("max-upload-bytes", "largest trace file a visitor may load (10000000)"),
+                        ("queue-size", "most requests waiting in the queue; more are turned away (32)"),
+                        ("concurrency", "runs of the model at once (2 for the tiny pair, else 1)")):
+        variable = "LLADA_DEMO_" + flag.upper().replace("-", "_")
+        limit.add_argument(f"--{flag}", type=int, default=env(variable), help=f"{help_}; env {variable}")
     return p.parse_args(argv)
 
 
@@ -84,6 +95,7 @@ def load_ar(args):
 
 def build(args):
     from llada_demo import corpus, runs
+    from llada_demo.limits import from_args
     from llada_demo.models import PRESETS
     from llada_demo.ui import PageConfig, build_demo
     from llada_demo.views import Backend
@@ -105,9 +117,12 @@ def build(args):
                         infill_examples=infill_examples,
                         gen_length=defaults.get("gen_length", 48), steps=defaults.get("steps", 48),
                         block_length=defaults.get("block_length", 48))
-    backend = Backend(denoise=functools.partial(runs.denoise, loaded),
-                      compare=functools.partial(runs.compare, loaded, ar) if ar else None,
-                      infill=functools.partial(runs.infill, loaded))
+    limits = from_args(args)
+    backend = Backend(denoise=functools.partial(runs.denoise, loaded, max_prompt_tokens=limits.max_prompt_tokens),
+                      compare=(functools.partial(runs.compare, loaded, ar, max_prompt_tokens=limits.max_prompt_tokens)
+                               if ar else None),
+                      infill=functools.partial(runs.infill, loaded, max_prompt_tokens=limits.max_prompt_tokens),
+                      limits=limits)
     return build_demo(backend, config, reversal_backend(loaded, ar, world) if tiny and ar else None)
 
 
@@ -128,12 +143,17 @@ def launch(args, **options):
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
+    from llada_demo.limits import from_args
     from llada_demo.render import CSS
 
+    limits = from_args(args)  # a bad limit fails here, before any model loads
     demo = build(args)
-    demo.queue(default_concurrency_limit=2, max_size=64)
+    # Runs of the model share one concurrency group (concurrency_id="model" in ui.py); the queue is bounded,
+    # so a crowd is told at once that the demo is full instead of waiting forever.
+    demo.queue(default_concurrency_limit=limits.runs_at_once(args.model), max_size=limits.queue_size)
     print(f"llada-demo: serving on http://{args.host}:{args.port}", file=sys.stderr)
-    demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False, **options)
+    demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False,
+                max_file_size=limits.max_upload_bytes, **options)
     return demo
 
 

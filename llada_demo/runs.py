@@ -3,7 +3,9 @@
 The bridge between the page and the samplers: it turns the prompt into ids, seeds a private RNG (so
 concurrent visitors never share random state), drives `diffusion.sample` or `autoregressive.sample`,
 and after each forward pass yields the Trace so far, with the text of every token it shows. Settings
-are checked before the first forward pass; a bad one raises ValueError with a sentence.
+are checked before the first forward pass; a bad one raises ValueError with a sentence. A run that
+breaks off later (the model raises, runs out of memory, or returns NaN scores) raises `RunFailed` with
+a sentence, and the traceback goes to the server's log only.
 
 What it is not: no HTML, no Gradio.
 """
@@ -12,12 +14,15 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
+import math
 import re
 from typing import Iterator
 
 import torch
 
 from llada_demo import autoregressive, diffusion
+from llada_demo.limits import RunFailed
 from llada_demo.models import Loaded
 from llada_demo.step import Step, Trace
 from llada_demo.text import display_texts, prompt_ids
@@ -30,17 +35,63 @@ def _grow(trace: Trace, step: Step, tokenizer) -> Trace:
     return dataclasses.replace(trace, steps=trace.steps + (step,), token_text=token_text)
 
 
+log = logging.getLogger(__name__)
+
+
+def _not_a_number(step: Step) -> bool:
+    """True when the model's scores in this step were NaN (or infinite, which softmax turns into NaN)."""
+    return any(p is not None and not math.isfinite(p) for p in step.probability)
+
+
 def _stream(trace: Trace, steps: Iterator[Step], tokenizer) -> Iterator[Trace]:
-    for step in steps:
-        trace = _grow(trace, step, tokenizer)
-        yield trace
+    """The growing Trace per step; a model fault mid-run ends the stream with `RunFailed`.
+
+    Closing the stream (a visitor pressed Stop or left) closes the sampler, so the run ends within a step.
+    """
+    done = 0
+    try:
+        for step in steps:
+            if _not_a_number(step):
+                raise RunFailed(f"The model returned NaN scores at step {done + 1}, so the run stopped there; "
+                                "its weights or numeric precision are broken, so tell the operator.")
+            trace = _grow(trace, step, tokenizer)
+            done += 1
+            yield trace
+    except RunFailed:
+        raise
+    except torch.OutOfMemoryError:
+        log.warning("out of memory at step %d of a %s run", done + 1, trace.model)
+        _free_memory()
+        raise RunFailed(f"The model ran out of memory at step {done + 1}; try a shorter generation length, no CFG, "
+                        "or try again when fewer people are using the demo.") from None
+    except Exception as err:  # noqa: BLE001 - any model failure ends this run only, with a sentence
+        log.exception("a %s run failed at step %d", trace.model, done + 1)
+        raise RunFailed(f"The model failed at step {done + 1} ({type(err).__name__}), so this run stopped; "
+                        "run it again or try other settings.") from None
+    finally:
+        close = getattr(steps, "close", None)
+        if close is not None:
+            close()
+
+
+def _free_memory() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _checked_prompt_ids(loaded: Loaded, prompt: str, max_prompt_tokens: int | None) -> list[int]:
+    ids = prompt_ids(loaded.tokenizer, prompt, loaded.chat)
+    if max_prompt_tokens is not None and len(ids) > max_prompt_tokens:
+        raise ValueError(f"The prompt is {len(ids):,} tokens long; the limit is {max_prompt_tokens:,} tokens, "
+                         "so shorten it.")
+    return ids
 
 
 def denoise(loaded: Loaded, prompt: str, *, steps: int, gen_length: int, block_length: int,
             temperature: float = 0.0, cfg_scale: float = 0.0, remasking: str = "low_confidence",
-            seed: int = 0) -> Iterator[Trace]:
+            seed: int = 0, max_prompt_tokens: int | None = None) -> Iterator[Trace]:
     """The diffusion model's reverse process on `prompt`, one Trace per forward pass."""
-    ids = prompt_ids(loaded.tokenizer, prompt, loaded.chat)
+    ids = _checked_prompt_ids(loaded, prompt, max_prompt_tokens)
     device = next(loaded.model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(seed))
     stream = diffusion.sample(loaded.model, torch.tensor([ids], device=device), steps=steps, gen_length=gen_length,
@@ -55,9 +106,10 @@ def denoise(loaded: Loaded, prompt: str, *, steps: int, gen_length: int, block_l
 
 
 def continue_left_to_right(loaded: Loaded, prompt: str, *, gen_length: int, temperature: float = 0.0,
-                           seed: int = 0, stop_at_eos: bool = False) -> Iterator[Trace]:
+                           seed: int = 0, stop_at_eos: bool = False,
+                           max_prompt_tokens: int | None = None) -> Iterator[Trace]:
     """The autoregressive model on `prompt`, one Trace per generated token."""
-    ids = prompt_ids(loaded.tokenizer, prompt, loaded.chat)
+    ids = _checked_prompt_ids(loaded, prompt, max_prompt_tokens)
     device = next(loaded.model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(seed))
     mask_id = -1
@@ -83,11 +135,13 @@ def lockstep(diffusion_run: Iterator[Trace], ar_run: Iterator[Trace]) -> Iterato
 
 def compare(diffusion_model: Loaded, ar_model: Loaded, prompt: str, *, steps: int, gen_length: int,
             block_length: int, temperature: float = 0.0, cfg_scale: float = 0.0, remasking: str = "low_confidence",
-            seed: int = 0) -> Iterator[tuple[Trace, Trace]]:
+            seed: int = 0, max_prompt_tokens: int | None = None) -> Iterator[tuple[Trace, Trace]]:
     """The same prompt through both models, in lockstep by forward pass (one frame = one pass of each)."""
     d = denoise(diffusion_model, prompt, steps=steps, gen_length=gen_length, block_length=block_length,
-                temperature=temperature, cfg_scale=cfg_scale, remasking=remasking, seed=seed)
-    a = continue_left_to_right(ar_model, prompt, gen_length=gen_length, temperature=temperature, seed=seed)
+                temperature=temperature, cfg_scale=cfg_scale, remasking=remasking, seed=seed,
+                max_prompt_tokens=max_prompt_tokens)
+    a = continue_left_to_right(ar_model, prompt, gen_length=gen_length, temperature=temperature, seed=seed,
+                               max_prompt_tokens=max_prompt_tokens)
     return lockstep(d, a)
 
 
@@ -95,7 +149,7 @@ BLANK = re.compile(r"_{3,}|\[MASK\]")
 
 
 def infill(loaded: Loaded, text: str, *, steps: int | None = None, temperature: float = 0.0,
-           remasking: str = "low_confidence", seed: int = 0) -> Iterator[Trace]:
+           remasking: str = "low_confidence", seed: int = 0, max_prompt_tokens: int | None = None) -> Iterator[Trace]:
     """Fill the blanks of `text` (each `___` or `[MASK]` is one token) with the diffusion model.
 
     The whole text is the canvas: the given words stay, the blanks start masked and the model fills
@@ -106,6 +160,8 @@ def infill(loaded: Loaded, text: str, *, steps: int | None = None, temperature: 
     mask_token = loaded.tokenizer.convert_ids_to_tokens(loaded.mask_id)
     # A space before each mask token, none after: punctuation after a blank stays attached ("___." -> mask, ".").
     ids = loaded.tokenizer.encode(BLANK.sub(f" {mask_token}", text).strip(), add_special_tokens=False)
+    if max_prompt_tokens is not None and len(ids) > max_prompt_tokens:
+        raise ValueError(f"The text is {len(ids):,} tokens long; the limit is {max_prompt_tokens:,} tokens, so shorten it.")
     blanks = sum(1 for i in ids if i == loaded.mask_id)
     if blanks == 0:
         raise ValueError("The text has no blank; write ___ (or [MASK]) where the model should fill in a word.")

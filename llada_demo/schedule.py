@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-REMASKING = ("low_confidence", "random")
+from llada_demo.limits import REMASKING, shown
 
 
 def check_settings(*, steps: int, gen_length: int, block_length: int, temperature: float = 0.0,
@@ -37,7 +37,7 @@ def check_settings(*, steps: int, gen_length: int, block_length: int, temperatur
         if value < 0:
             raise ValueError(f"{name} must be 0 or more, got {value}.")
     if remasking not in REMASKING:
-        raise ValueError(f"Unknown remasking strategy {remasking!r}; choose one of {', '.join(REMASKING)}.")
+        raise ValueError(f"Unknown remasking strategy {shown(remasking)}; choose one of {', '.join(REMASKING)}.")
 
 
 def largest_divisor_at_most(n: int, limit: int) -> int:

@@ -101,27 +101,37 @@ class Trace:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "Trace":
-        """Parse a trace written by `to_json`; a malformed one raises ValueError saying what is wrong."""
+    def from_json(cls, text: str, max_chars: int | None = None) -> "Trace":
+        """Parse a trace written by `to_json`; a malformed one raises ValueError saying what is wrong.
+
+        The text is checked against the trace's schema before anything is built from it (see
+        `check_trace_data`), so a hostile file cannot make a viewer fail later; `max_chars` bounds its size.
+        """
+        if not isinstance(text, str):
+            raise ValueError(f"A trace is JSON text, not {type(text).__name__}; load a trace exported by the demo.")
+        if max_chars is not None and len(text) > max_chars:
+            raise ValueError(f"This trace is {len(text):,} characters long; the limit is {max_chars:,}. "
+                             "Load a shorter run exported by the demo.")
         try:
-            data = json.loads(text)
+            data = json.loads(text, parse_constant=_no_constant)
         except json.JSONDecodeError as err:
             raise ValueError(f"This file is not valid JSON ({err.msg} at line {err.lineno}); load a trace exported by the demo.") from None
+        except (ValueError, RecursionError) as err:  # NaN / Infinity, nesting too deep, a 5000-digit number
+            reason = "nested too deeply" if isinstance(err, RecursionError) else str(err).rstrip(".")
+            raise ValueError(f"This file is not a trace ({reason}); load a trace exported by the demo.") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
             raise ValueError(f"This is not a llada-demo trace of format {FORMAT_VERSION}; load a trace exported by the demo.")
-        try:
-            return cls(
-                sampler=str(data["sampler"]),
-                prompt=str(data["prompt"]),
-                settings=dict(data["settings"]),
-                mask_id=int(data["mask_id"]),
-                steps=tuple(Step.from_dict(s) for s in data["steps"]),
-                token_text={int(k): str(v) for k, v in data["token_text"].items()},
-                special_ids={str(k): tuple(int(i) for i in v) for k, v in data["special_ids"].items()},
-                model=str(data.get("model", "")),
-            )
-        except (KeyError, TypeError, AttributeError) as err:
-            raise ValueError(f"This trace is missing or mistypes a field ({err}); load a trace exported by the demo.") from None
+        check_trace_data(data)
+        return cls(
+            sampler=data["sampler"],
+            prompt=data["prompt"],
+            settings=dict(data["settings"]),
+            mask_id=data["mask_id"],
+            steps=tuple(Step.from_dict(s) for s in data["steps"]),
+            token_text={int(k): v for k, v in data["token_text"].items()},
+            special_ids={k: tuple(v) for k, v in data["special_ids"].items()},
+            model=data.get("model", ""),
+        )
 
     def ids_used(self) -> set[int]:
         """Every token id a viewer may need to show: tokens, guesses and candidates of all steps."""
@@ -132,3 +142,143 @@ class Trace:
             for row in step.top_ids:
                 ids.update(row)
         return ids
+
+
+# ---------------------------------------------------------------- the schema of an imported trace
+
+SAMPLERS = ("diffusion", "autoregressive")
+MAX_ID = 2**31 - 1         # token ids: a vocabulary never holds more
+MAX_POSITIONS = 4096       # generated positions in one run
+MAX_STEPS = 4096           # forward passes in one run
+MAX_TOP = 64               # candidates per position
+MAX_TEXT = 100_000         # characters of the prompt, of the model's name, of a token's text
+REQUIRED = {"sampler": str, "prompt": str, "settings": dict, "mask_id": int, "steps": list, "token_text": dict,
+            "special_ids": dict}
+
+
+def _no_constant(name: str):
+    raise ValueError(f"it holds {name}, which a trace never does")
+
+
+def _bad(what: str) -> ValueError:
+    return ValueError(f"This trace is malformed: {what}; load a trace exported by the demo.")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)) and v == v and abs(v) != float("inf")
+
+
+def _ids(values, what: str, low: int = -1) -> None:
+    if not isinstance(values, list) or not all(_is_int(v) and low <= v <= MAX_ID for v in values):
+        raise _bad(f"{what} must be a list of token ids from {low} to {MAX_ID}")
+
+
+def _per_position(values, what: str, length: int, ok, none: bool = True) -> None:
+    """A per-position field: a list of `length` items (or empty), each passing ok (or None, if `none`)."""
+    if not isinstance(values, list) or not (len(values) == length or not values):
+        raise _bad(f"{what} must list one value per generated position ({length})")
+    if not all((none and v is None) or ok(v) for v in values):
+        raise _bad(f"{what} holds a value of the wrong type")
+
+
+def _text(value, what: str) -> None:
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise _bad(f"{what} must be text of at most {MAX_TEXT:,} characters")
+
+
+def check_trace_data(data: dict) -> None:
+    """Raise ValueError unless `data` (parsed JSON) has the shape `Trace.to_json` writes: the types, one
+    value per position in every per-position field, ids in range, committed positions inside the canvas,
+    steps numbered in order and settings that agree with the steps. A viewer can then render it safely.
+    """
+    for key, kind in REQUIRED.items():
+        if key not in data:
+            raise ValueError(f"This trace is missing or mistypes a field ({key!r}); load a trace exported by the demo.")
+        if not isinstance(data[key], kind) or isinstance(data[key], bool):
+            raise ValueError(f"This trace is missing or mistypes a field ({key!r} must be {kind.__name__}); "
+                             "load a trace exported by the demo.")
+    unknown = set(data) - {*REQUIRED, "format", "model"}
+    if unknown:
+        raise _bad(f"unknown fields {sorted(unknown)[:5]}")
+    _text(data["prompt"], "the prompt")
+    _text(data.get("model", ""), "the model's name")
+    steps = data["steps"]
+    if len(steps) > MAX_STEPS:
+        raise _bad(f"it has {len(steps)} steps, more than {MAX_STEPS}")
+    length = None
+    known = {f.name for f in fields(Step)}
+    for n, step in enumerate(steps):
+        if not isinstance(step, dict):
+            raise _bad(f"step {n + 1} is not an object")
+        unknown = set(step) - known
+        if unknown:
+            raise ValueError(f"A step has unknown fields {sorted(unknown)[:5]}; export the trace again with this version.")
+        missing = {"index", "block", "tokens", "committed", "proposals", "confidence"} - set(step)
+        if missing:
+            raise ValueError(f"This trace is missing or mistypes a field ({sorted(missing)[0]!r} of step {n + 1}); "
+                             "load a trace exported by the demo.")
+        if step["index"] != n or not _is_int(step["index"]):
+            raise _bad(f"step {n + 1} has index {str(step['index'])[:20]}, not {n}")
+        if not _is_int(step["block"]) or not 0 <= step["block"] < MAX_POSITIONS:
+            raise _bad(f"step {n + 1} has no valid block number")
+        for key in ("nfe",):
+            if key in step and not (_is_int(step[key]) and 0 <= step[key] <= 2 * MAX_STEPS):
+                raise _bad(f"step {n + 1}'s {key} must be a whole number")
+        if "elapsed" in step and not (_is_number(step["elapsed"]) and step["elapsed"] >= 0):
+            raise _bad(f"step {n + 1}'s elapsed time must be a number of seconds")
+        _ids(step["tokens"], f"step {n + 1}'s tokens")
+        length = len(step["tokens"]) if length is None else length
+        if not 0 < length <= MAX_POSITIONS or len(step["tokens"]) != length:
+            raise _bad(f"every step must hold the same number of positions (1 to {MAX_POSITIONS})")
+        committed = step["committed"]
+        if (not isinstance(committed, list) or not all(_is_int(p) and 0 <= p < length for p in committed)
+                or len(set(committed)) != len(committed)):
+            raise _bad(f"step {n + 1} commits positions outside the canvas")
+        _ids(step["proposals"], f"step {n + 1}'s guesses")
+        if len(step["proposals"]) not in (0, length):
+            raise _bad(f"step {n + 1}'s guesses must list one value per generated position ({length})")
+        _per_position(step["confidence"], f"step {n + 1}'s confidence", length, _is_number)
+        probability = lambda v: _is_number(v) and 0 <= v <= 1  # noqa: E731
+        _per_position(step.get("probability", []), f"step {n + 1}'s probabilities", length, probability)
+        _per_position(step.get("entropy", []), f"step {n + 1}'s entropies", length, _is_number)
+        top_ids, top_probs = step.get("top_ids", []), step.get("top_probs", [])
+        _per_position(top_ids, f"step {n + 1}'s candidates", length,
+                      lambda v: isinstance(v, list) and len(v) <= MAX_TOP and all(_is_int(i) and 0 <= i <= MAX_ID for i in v),
+                      none=False)
+        _per_position(top_probs, f"step {n + 1}'s candidate probabilities", length,
+                      lambda v: isinstance(v, list) and len(v) <= MAX_TOP and all(probability(p) for p in v), none=False)
+        if len(top_ids) != len(top_probs) or any(len(i) != len(p) for i, p in zip(top_ids, top_probs)):
+            raise _bad(f"step {n + 1}'s candidates and their probabilities differ in number")
+    _check_settings(data["settings"], length, len(steps))
+    if not _is_int(data["mask_id"]) or not -1 <= data["mask_id"] <= MAX_ID:
+        raise _bad(f"the mask id must be a token id from -1 to {MAX_ID}")
+    for key, value in data["token_text"].items():
+        if not (key.isascii() and key.isdigit() and int(key) <= MAX_ID):
+            raise _bad(f"token_text has a key that is not a token id ({key[:20]!r})")
+        _text(value, f"the text of token {key}")
+    for key, value in data["special_ids"].items():
+        _text(key, "a special token's role")
+        _ids(value, f"the special ids of {key[:20]!r}", low=0)
+    if data["sampler"] not in SAMPLERS:
+        raise _bad(f"the sampler must be one of {', '.join(SAMPLERS)}")
+
+
+def _check_settings(settings: dict, length: int | None, steps: int) -> None:
+    if len(settings) > 64 or not all(isinstance(k, str) and len(k) <= 64 for k in settings):
+        raise _bad("its settings are not a short list of named values")
+    for key, value in settings.items():
+        if not (value is None or isinstance(value, (str, bool)) or _is_number(value)):
+            raise _bad(f"the setting {key!r} is not a plain value")
+        if isinstance(value, str) and len(value) > 200:
+            raise _bad(f"the setting {key!r} is too long")
+    for key in ("steps", "gen_length", "block_length"):
+        if key in settings and not (_is_int(settings[key]) and 1 <= settings[key] <= max(MAX_STEPS, MAX_POSITIONS)):
+            raise _bad(f"the setting {key} must be a whole number from 1 to {max(MAX_STEPS, MAX_POSITIONS)}")
+    if length is not None and settings.get("gen_length", length) != length:
+        raise _bad(f"its settings say gen_length {settings['gen_length']} but its steps hold {length} positions")
+    if steps and settings.get("steps", steps) < steps:
+        raise _bad(f"its settings say {settings['steps']} steps but it holds {steps}")

@@ -114,11 +114,13 @@ def _denoise_tab(backend: views.Backend, config: PageConfig):
         imported = gr.File(label="Load a JSON trace to replay it (no model needed)", file_types=[".json"],
                            elem_id="import")
 
+    # The model events take raw inputs (preprocess=False): views check every value against the operator's
+    # limits and answer a bad one with a sentence, where Gradio's own checks would hide it behind an error.
     frames = functools.partial(views.denoise_frames, backend)
     inputs = [prompt, gen_length, steps, block_length, remasking, temperature, cfg_scale, seed, show_guesses]
     outputs = [canvas, status, slider, trace, heatmap, order, masks, entropy]
-    run_event = run.click(frames, inputs, outputs, api_name="denoise", concurrency_id="model")
-    submit_event = prompt.submit(frames, inputs, outputs, api_name=False, concurrency_id="model")
+    run_event = run.click(frames, inputs, outputs, api_name="denoise", concurrency_id="model", preprocess=False)
+    submit_event = prompt.submit(frames, inputs, outputs, api_name=False, concurrency_id="model", preprocess=False)
     stop.click(None, None, None, cancels=[run_event, submit_event])
     slider.input(views.scrub, [trace, slider, show_guesses], [canvas, status], api_name="scrub", show_progress="hidden")
     play_event = play.click(views.play, [trace, slider, speed, show_guesses], [canvas, status, slider], api_name="play",
@@ -126,7 +128,8 @@ def _denoise_tab(backend: views.Backend, config: PageConfig):
     pause.click(None, None, None, cancels=[play_event])
     for button, kind in ((as_json, "json"), (as_html, "html"), (as_gif, "gif")):
         button.click(functools.partial(views.export_file, kind=kind), [trace], [exported], api_name=f"export_{kind}")
-    imported.upload(views.load_trace, [imported, show_guesses], outputs, api_name="load_trace")
+    imported.upload(functools.partial(views.load_trace, max_bytes=backend.limits.max_upload_bytes),
+                    [imported, show_guesses], outputs, api_name="load_trace")
 
 
 def _text_and_buttons(label: str, prefix: str, run_label: str, value: str):
@@ -162,7 +165,8 @@ def _compare_tab(backend: views.Backend, config: PageConfig):
     chart = gr.Plot(label="Tokens finalised against forward passes", elem_id="compare-chart")
     event = run.click(functools.partial(views.compare_frames, backend),
                       [prompt, gen_length, steps, block_length, temperature, seed],
-                      [d_canvas, d_status, a_canvas, a_status, chart], api_name="compare", concurrency_id="model")
+                      [d_canvas, d_status, a_canvas, a_status, chart], api_name="compare", concurrency_id="model",
+                      preprocess=False)
     stop.click(None, None, None, cancels=[event])
 
 
@@ -181,7 +185,7 @@ def _infill_tab(backend: views.Backend, config: PageConfig):
     canvas = gr.HTML(canvas_html(views.empty(), -1), elem_id="infill-canvas")
     status = gr.Markdown("", elem_id="infill-status")
     event = run.click(functools.partial(views.infill_frames, backend), [text, temperature, seed, show_guesses],
-                      [canvas, status], api_name="infill", concurrency_id="model")
+                      [canvas, status], api_name="infill", concurrency_id="model", preprocess=False)
     stop.click(None, None, None, cancels=[event])
 
 
@@ -207,7 +211,8 @@ def _reversal_tab(reversal: views.Reversal):
             a_canvas = gr.HTML(canvas_html(views.empty(), -1), elem_id="reversal-ar")
     for button, direction in ((forwards, "forwards"), (backwards, "backwards"), (infill, "infill")):
         button.click(functools.partial(views.ask_frames, reversal, direction=direction), [pick],
-                     [d_canvas, a_canvas, verdict], api_name=f"ask_{direction}", concurrency_id="model")
+                     [d_canvas, a_canvas, verdict], api_name=f"ask_{direction}", concurrency_id="model",
+                     preprocess=False)
     gr.Markdown("#### The whole held-out test set")
     with gr.Row(equal_height=True):
         limit = gr.Slider(5, 200, value=20, step=5, label="Items of each kind (facts, couplets)", scale=3,
@@ -220,7 +225,7 @@ def _reversal_tab(reversal: views.Reversal):
                          interactive=False, elem_id="reversal-table")
     bars = gr.Plot(chart, label="Forward and reverse accuracy", elem_id="reversal-chart")
     event = run_all.click(functools.partial(views.test_set_frames, reversal), [limit], [table, bars, progress],
-                          api_name="reversal_test_set", concurrency_id="model")
+                          api_name="reversal_test_set", concurrency_id="model", preprocess=False)
     stop.click(None, None, None, cancels=[event])
 
 

@@ -2,14 +2,17 @@
 
 Every function here is called by `ui.py`'s event wiring and by the tests, without a browser. They are
 torch-free: the model work arrives as iterators of `Trace`s from the backend's functions (see
-`runs.py`), and every view comes from `render`, `plots` and `export`. A ValueError from the backend or
-from the settings check becomes `gr.Error` with the same one sentence, never a traceback.
+`runs.py`), and every view comes from `render`, `plots` and `export`. Every input is checked against
+the operator's `Limits` before a model runs (see `limits.py`); a ValueError from those checks or the
+backend, and a `RunFailed` from a run that broke off, become `gr.Error` with the same one sentence,
+never a traceback.
 
 What it is not: no layout (see `ui.py`), no model code.
 """
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from html import escape
@@ -19,12 +22,17 @@ from typing import Callable, Iterator
 
 import gradio as gr
 
-from llada_demo import export, plots
+from llada_demo import export, limits, plots
+from llada_demo.limits import REMASKING, Limits, RunFailed
 from llada_demo.render import canvas_html, status_text
 from llada_demo.step import Trace
 
 PLOT_EVERY_S = 1.5  # redraw the plots at most this often while a run streams: they cost ~0.25 s a redraw
-MAX_TRACE_BYTES = 20_000_000
+MAX_TRACE_BYTES = Limits.max_upload_bytes
+EXPORTS = Path(tempfile.gettempdir()) / "llada-demo-exports"  # every file the app writes lies under here
+EXPORT_KEEP_S = 3600  # exports older than this are removed when someone exports again
+EMPTY_PROMPT = "The prompt is empty; type a few words for the model to continue."
+EMPTY_INFILL = "The text is empty; write a sentence with ___ where the model should fill in a word."
 
 
 @dataclass(frozen=True)
@@ -34,10 +42,21 @@ class Backend:
     denoise: Callable[..., Iterator[Trace]]
     compare: Callable[..., Iterator[tuple[Trace, Trace]]] | None = None
     infill: Callable[..., Iterator[Trace]] | None = None
+    limits: Limits = Limits()
 
 
 def error(err: ValueError) -> gr.Error:
     return gr.Error(str(err), print_exception=False)
+
+
+def checked_run(limits_: Limits, prompt, gen_length, steps, block_length, temperature, seed) -> dict:
+    """The settings every run shares, checked against the limits: plain values, or ValueError."""
+    return dict(prompt=limits.text(prompt, "prompt", limits_.max_prompt_chars, EMPTY_PROMPT),
+                gen_length=limits.whole(gen_length, "generation length", 1, limits_.max_gen_length),
+                steps=limits.whole(steps, "number of steps", 1, limits_.max_steps),
+                block_length=limits.whole(block_length, "block length", 1, limits_.max_gen_length),
+                temperature=limits.number(temperature, "temperature", 0.0, limits.MAX_TEMPERATURE),
+                seed=limits.seed(seed))
 
 
 def empty(sampler: str = "diffusion", gen_length: int = 0) -> Trace:
@@ -58,9 +77,11 @@ def denoise_frames(backend: Backend, prompt, gen_length, steps, block_length, re
                    seed, show_guesses) -> Iterator[tuple]:
     """(canvas, status, slider, trace, 4 figures) per forward pass; figures every PLOT_EVERY_S and at the end."""
     try:
-        stream = backend.denoise(prompt, steps=int(steps), gen_length=int(gen_length), block_length=int(block_length),
-                                 temperature=float(temperature), cfg_scale=float(cfg_scale), remasking=str(remasking),
-                                 seed=int(seed or 0))
+        s = checked_run(backend.limits, prompt, gen_length, steps, block_length, temperature, seed)
+        cfg_scale = limits.number(cfg_scale, "CFG scale", 0.0, limits.MAX_CFG_SCALE)
+        remasking = limits.choice(remasking, "remasking strategy", REMASKING)
+        show_guesses = limits.flag(show_guesses, "show guesses")
+        stream = backend.denoise(s.pop("prompt"), cfg_scale=cfg_scale, remasking=remasking, **s)
         last_plot = time.perf_counter()  # not on the first frame: it must reach the page at once
         for trace in stream:
             n = len(trace.steps)
@@ -71,7 +92,7 @@ def denoise_frames(backend: Backend, prompt, gen_length, steps, block_length, re
                 plotted = (gr.skip(),) * 4
             yield (canvas_html(trace, n - 1, show_guesses=bool(show_guesses)), status_text(trace, n - 1),
                    gr.update(maximum=n, value=n), trace, *plotted)
-    except ValueError as err:
+    except (ValueError, RunFailed) as err:
         raise error(err) from None
 
 
@@ -79,7 +100,10 @@ def scrub(trace: Trace | None, value, show_guesses) -> tuple[str, str]:
     """Canvas and status after `value` steps (0 = the blank canvas), from the recorded run."""
     if trace is None or not trace.steps:
         return canvas_html(empty(), -1), "Run the model first, then scrub through its steps."
-    i = int(value) - 1
+    try:
+        i = limits.whole(value, "step", 0, len(trace.steps)) - 1
+    except ValueError as err:
+        raise error(err) from None
     return canvas_html(trace, i, show_guesses=bool(show_guesses)), status_text(trace, i)
 
 
@@ -88,8 +112,12 @@ def play(trace: Trace | None, value, speed, show_guesses) -> Iterator[tuple]:
     if trace is None or not trace.steps:
         raise gr.Error("Run the model (or load a trace) first, then press Play.", print_exception=False)
     n = len(trace.steps)
-    start = int(value) if int(value) < n else 0
-    delay = 1.0 / max(0.5, float(speed))
+    try:
+        start = limits.whole(value, "step", 0, n)
+        delay = 1.0 / limits.number(speed, "playback speed", 0.5, 60)
+    except ValueError as err:
+        raise error(err) from None
+    start = start if start < n else 0
     for k in range(start, n + 1):
         yield (canvas_html(trace, k - 1, show_guesses=bool(show_guesses)), status_text(trace, k - 1), k)
         time.sleep(delay)
@@ -99,7 +127,7 @@ def export_file(trace: Trace | None, kind: str) -> str:
     """Write the run as JSON, a self-contained HTML replay or a GIF; return the file's path."""
     if trace is None or not trace.steps:
         raise gr.Error("Run the model first; there is nothing to export yet.", print_exception=False)
-    folder = Path(tempfile.mkdtemp(prefix="llada-demo-"))
+    folder = export_folder()
     writer = {"json": export.write_json, "html": export.write_html, "gif": export.write_gif}[kind]
     try:
         return str(writer(trace, folder))
@@ -107,16 +135,34 @@ def export_file(trace: Trace | None, kind: str) -> str:
         raise error(err) from None
 
 
-def load_trace(path: str | None, show_guesses) -> tuple:
-    """Load an exported JSON trace and show its last step: a replay with no model."""
+def export_folder(root: Path = EXPORTS, keep_s: float = EXPORT_KEEP_S) -> Path:
+    """A fresh folder for one export, under the app's one export folder; older exports are removed, so
+    many visitors cannot fill the disk (Gradio serves its own copy of each file)."""
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    now = time.time()
+    for old in root.iterdir():
+        try:
+            if old.is_dir() and not old.is_symlink() and now - old.stat().st_mtime > keep_s:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:  # another worker removed it first
+            continue
+    return Path(tempfile.mkdtemp(prefix="run-", dir=root))
+
+
+def load_trace(path: str | None, show_guesses, max_bytes: int = MAX_TRACE_BYTES) -> tuple:
+    """Load an exported JSON trace and show its last step: a replay with no model.
+
+    The file is refused unless it is at most `max_bytes`, UTF-8, and matches the trace's schema.
+    """
     if not path:
         return (gr.skip(),) * 8
     file = Path(path)
-    if file.stat().st_size > MAX_TRACE_BYTES:
-        raise gr.Error(f"That file is larger than {MAX_TRACE_BYTES // 1_000_000} MB; load a trace exported by the demo.",
+    if file.stat().st_size > max_bytes:
+        raise gr.Error(f"That file is larger than {max_bytes / 1e6:g} MB; load a trace exported by the demo.",
                        print_exception=False)
     try:
-        trace = Trace.from_json(file.read_text(encoding="utf-8", errors="strict"))
+        show_guesses = limits.flag(show_guesses, "show guesses")
+        trace = Trace.from_json(file.read_text(encoding="utf-8", errors="strict"), max_chars=max_bytes)
     except UnicodeDecodeError:
         raise gr.Error("That file is not UTF-8 text; load a trace exported by the demo.", print_exception=False) from None
     except ValueError as err:
@@ -131,8 +177,8 @@ def compare_frames(backend: Backend, prompt, gen_length, steps, block_length, te
     if backend.compare is None:
         raise gr.Error("No autoregressive model is loaded, so there is nothing to compare with.", print_exception=False)
     try:
-        stream = backend.compare(prompt, steps=int(steps), gen_length=int(gen_length), block_length=int(block_length),
-                                 temperature=float(temperature), seed=int(seed or 0))
+        s = checked_run(backend.limits, prompt, gen_length, steps, block_length, temperature, seed)
+        stream = backend.compare(s.pop("prompt"), **s)
         last_plot = time.perf_counter()  # not on the first frame: it must reach the page at once
         for d, a in stream:
             now = time.perf_counter()
@@ -141,7 +187,7 @@ def compare_frames(backend: Backend, prompt, gen_length, steps, block_length, te
                 chart, last_plot = plots.tokens_vs_passes(d, a), now
             yield (canvas_html(d, len(d.steps) - 1), status_text(d, len(d.steps) - 1),
                    canvas_html(a, len(a.steps) - 1), status_text(a, len(a.steps) - 1), chart)
-    except ValueError as err:
+    except (ValueError, RunFailed) as err:
         raise error(err) from None
 
 
@@ -149,10 +195,13 @@ def infill_frames(backend: Backend, text, temperature, seed, show_guesses) -> It
     if backend.infill is None:
         raise gr.Error("No diffusion model is loaded.", print_exception=False)
     try:
-        for trace in backend.infill(text, temperature=float(temperature), seed=int(seed or 0)):
+        text = limits.text(text, "text", backend.limits.max_prompt_chars, EMPTY_INFILL)
+        temperature = limits.number(temperature, "temperature", 0.0, limits.MAX_TEMPERATURE)
+        seed, show_guesses = limits.seed(seed), limits.flag(show_guesses, "show guesses")
+        for trace in backend.infill(text, temperature=temperature, seed=seed):
             n = len(trace.steps)
-            yield canvas_html(trace, n - 1, show_guesses=bool(show_guesses)), status_text(trace, n - 1)
-    except ValueError as err:
+            yield canvas_html(trace, n - 1, show_guesses=show_guesses), status_text(trace, n - 1)
+    except (ValueError, RunFailed) as err:
         raise error(err) from None
 
 
@@ -188,14 +237,20 @@ def ask_frames(reversal: Reversal, index, direction) -> Iterator[tuple]:
     """Both models answering one held-out item live; the last frame says who got it right."""
     if index is None:
         raise gr.Error("Pick a fact or a couplet first.", print_exception=False)
-    case = reversal.cases[int(index)]
+    try:
+        case = reversal.cases[limits.whole(index, "item number", 0, len(reversal.cases) - 1)]
+    except ValueError as err:
+        raise error(err) from None
     answer = case.forward_answer if direction == "forwards" else case.reverse_answer
     question = {"forwards": case.forward_prompt, "backwards": case.reverse_prompt,
                 "infill": case.template.replace("{}", "___")}[direction]
     d = a = None
-    for d, a in reversal.ask(case, direction):
-        yield (canvas_html(d, len(d.steps) - 1), canvas_html(a, len(a.steps) - 1) if a else canvas_html(empty(), -1),
-               f"**Question:** `{question.strip()}` · expected answer: **{answer}**")
+    try:
+        for d, a in reversal.ask(case, direction):
+            yield (canvas_html(d, len(d.steps) - 1), canvas_html(a, len(a.steps) - 1) if a else canvas_html(empty(), -1),
+                   f"**Question:** `{question.strip()}` · expected answer: **{answer}**")
+    except (ValueError, RunFailed) as err:
+        raise error(err) from None
     verdicts = []
     for name, trace in (("Diffusion", d), ("Autoregressive", a)):
         if trace is not None:
@@ -226,7 +281,11 @@ def _given(trace: Trace) -> list[bool]:
 
 def test_set_frames(reversal: Reversal, limit) -> Iterator[tuple]:
     """Score the held-out items one by one; the table and the chart fill in as it goes."""
-    cases = [c for kind in ("facts", "couplets") for c in [c for c in reversal.cases if c.kind == kind][: int(limit)]]
+    try:
+        limit = limits.whole(limit, "number of items", 1, max(1, len(reversal.cases)))
+    except ValueError as err:
+        raise error(err) from None
+    cases = [c for kind in ("facts", "couplets") for c in [c for c in reversal.cases if c.kind == kind][:limit]]
     totals: dict = {}
     for done, case in enumerate(cases, 1):
         for key, ok in reversal.score(case).items():
