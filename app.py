@@ -1,11 +1,14 @@
 """Start the demo: read settings, load the model, build the page, serve it on port 7860.
 
-    python app.py [--model tiny-llada] [--host 127.0.0.1] [--port 7860]
+    python app.py [--model auto] [--ar auto] [--host 127.0.0.1] [--port 7860]
 
 Settings come from flags or the environment: --port / GRADIO_SERVER_PORT, --host / GRADIO_SERVER_NAME,
---model / LLADA_DEMO_MODEL (a preset name, an allowlisted hub id or a local folder), --allow /
-LLADA_DEMO_ALLOW (more hub ids the operator permits), --trust-remote-code. Without the shipped pair
-on disk it falls back to an untrained random tiny model and says so on the page.
+--model / LLADA_DEMO_MODEL and --ar / LLADA_DEMO_AR (a preset name, an allowlisted hub id or a local
+folder; "auto": LLaDA-8B-Instruct and an AR peer on a CUDA GPU with room for them, else the shipped tiny
+pair), --cache-dir / HF_HUB_CACHE (where downloaded weights are), --allow / LLADA_DEMO_ALLOW (more hub
+ids the operator permits), --trust-remote-code. A model that cannot be loaded (weights not downloaded
+while offline, too big for this machine) gives way to the shipped tiny pair, and the page says why;
+without the shipped pair on disk, to an untrained random tiny model.
 """
 
 from __future__ import annotations
@@ -20,12 +23,16 @@ import sys
 def parse_args(argv=None) -> argparse.Namespace:
     env = os.environ.get
     p = argparse.ArgumentParser(description="llada-demo: watch a diffusion language model write.")
-    p.add_argument("--model", default=env("LLADA_DEMO_MODEL", "tiny-llada"),
-                   help="diffusion model: a preset, an allowlisted hub id, or a local folder")
+    p.add_argument("--model", default=env("LLADA_DEMO_MODEL", "auto"),
+                   help="diffusion model: a preset, an allowlisted hub id, a local folder, or auto (LLaDA-8B-Instruct "
+                        "on a CUDA GPU with room for it, else the shipped tiny model)")
     p.add_argument("--host", default=env("GRADIO_SERVER_NAME", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(env("GRADIO_SERVER_PORT", "7860")))
-    p.add_argument("--ar", default=env("LLADA_DEMO_AR", "tiny-ar"),
-                   help="autoregressive model for the comparison (a preset, hub id or folder); 'none' for no comparison")
+    p.add_argument("--ar", default=env("LLADA_DEMO_AR", "auto"),
+                   help="autoregressive model for the comparison (a preset, hub id or folder); 'none' for no "
+                        "comparison; auto: the AR peer that fits beside the diffusion model")
+    p.add_argument("--cache-dir", default=env("HF_HUB_CACHE"),
+                   help="Hugging Face cache with downloaded weights (python -m llada_demo.download)")
     p.add_argument("--allow", action="append", default=[], help="a hub id the operator permits (repeatable)")
     p.add_argument("--trust-remote-code", action="store_true", help="let a local folder run its own model code")
     p.add_argument("--threads", type=int, default=int(env("LLADA_DEMO_THREADS", "0")) or None,
@@ -64,15 +71,33 @@ def random_tiny_model():
                   description="an untrained random tiny model, so expect noise", source="random initialisation (seed 0)")
 
 
-def load_diffusion(args):
+def chosen(args) -> tuple[str, str]:
+    """The diffusion and AR model names: the operator's, with "auto" resolved for this machine's GPU."""
+    from llada_demo.models import default_pair, free_gpu_gb
+
+    pair = default_pair(free_gpu_gb()) if "auto" in (args.model, args.ar) else ("", "")
+    return (pair[0] if args.model == "auto" else args.model), (pair[1] if args.ar == "auto" else args.ar)
+
+
+def _load(name: str, args):
     from llada_demo.models import load
 
+    return load(name, allow=tuple(args.allow), trust_remote_code=args.trust_remote_code, cache_dir=args.cache_dir)
+
+
+def load_diffusion(args):
+    """The diffusion model and a notice: the operator's choice, else the shipped tiny model, else a random one."""
+    name = chosen(args)[0]
     try:
-        return load(args.model, allow=tuple(args.allow), trust_remote_code=args.trust_remote_code), ""
+        return _load(name, args), ""
     except (OSError, ValueError) as err:
-        if args.model not in ("tiny-llada", "tiny-ar"):
-            raise
-        return random_tiny_model(), f"{err} Using "
+        problem = f"{name} could not be loaded ({err})."
+    if name != "tiny-llada":
+        try:
+            return _load("tiny-llada", args), f"{problem} Showing the shipped tiny pair instead: "
+        except (OSError, ValueError) as err:
+            problem = f"{problem} Nor could the shipped tiny model ({err})."
+    return random_tiny_model(), f"{problem} Using "
 
 
 def shown_path(source: str) -> str:
@@ -81,27 +106,29 @@ def shown_path(source: str) -> str:
     return source[len(root):] if source.startswith(root) else source
 
 
-def load_ar(args):
-    """The AR twin for the comparison, or None (with the reason) when it cannot be had."""
-    from llada_demo.models import load
-
-    if args.ar == "none":
+def load_ar(args, diffusion_name: str = ""):
+    """The AR model for the comparison, or None (with the reason) when it cannot be had. Beside the shipped
+    tiny diffusion model (chosen or fallen back to) only its twin makes a fair comparison."""
+    name = chosen(args)[1]
+    if diffusion_name == "tiny-llada" and name not in ("none", "tiny-ar"):
+        name = "tiny-ar"
+    if name == "none":
         return None, ""
     try:
-        return load(args.ar, allow=tuple(args.allow), trust_remote_code=args.trust_remote_code), ""
+        return _load(name, args), ""
     except (OSError, ValueError) as err:
         return None, f" No comparison: {err}"
 
 
 def build(args):
-    from llada_demo import corpus, runs
+    from llada_demo import corpus, runs, zerogpu
     from llada_demo.limits import from_args
     from llada_demo.models import PRESETS
     from llada_demo.ui import PageConfig, build_demo
     from llada_demo.views import Backend
 
     loaded, problem = load_diffusion(args)
-    ar, ar_problem = load_ar(args)
+    ar, ar_problem = load_ar(args, loaded.name)
     defaults = PRESETS.get(loaded.name, PRESETS["tiny-llada"]).defaults
     note = (f"Diffusion model: **{loaded.name}**, {loaded.parameters / 1e6:.1f} M parameters on {loaded.device}: "
             f"{problem}{loaded.description}."
@@ -113,16 +140,20 @@ def build(args):
                             for i in corpus.infill_items(world)[:4]) if tiny else ()
     about = "\n".join(f"- **{m.name}** ({m.kind}): {m.parameters:,} parameters on {m.device}; {m.description}; "
                       f"weights from `{shown_path(m.source)}`." for m in (loaded, ar) if m is not None)
+    limits = from_args(args)
     config = PageConfig(model_note=note, about="### Running now\n" + about, examples=examples,
                         infill_examples=infill_examples,
-                        gen_length=defaults.get("gen_length", 48), steps=defaults.get("steps", 48),
-                        block_length=defaults.get("block_length", 48))
-    limits = from_args(args)
+                        # The preset's defaults, within the operator's limits (the sliders stop there).
+                        gen_length=min(defaults.get("gen_length", 48), limits.max_gen_length),
+                        steps=min(defaults.get("steps", 48), limits.max_steps, limits.max_gen_length),
+                        block_length=min(defaults.get("block_length", 48), limits.max_gen_length), chat=loaded.chat,
+                        max_length=limits.max_gen_length)
     backend = Backend(denoise=functools.partial(runs.denoise, loaded, max_prompt_tokens=limits.max_prompt_tokens),
                       compare=(functools.partial(runs.compare, loaded, ar, max_prompt_tokens=limits.max_prompt_tokens)
                                if ar else None),
                       infill=functools.partial(runs.infill, loaded, max_prompt_tokens=limits.max_prompt_tokens),
                       limits=limits)
+    backend = zerogpu.wrap(backend)  # on a ZeroGPU Space each run holds a lent GPU; elsewhere unchanged
     return build_demo(backend, config, reversal_backend(loaded, ar, world) if tiny and ar else None)
 
 
@@ -150,7 +181,7 @@ def launch(args, **options):
     demo = build(args)
     # Runs of the model share one concurrency group (concurrency_id="model" in ui.py); the queue is bounded,
     # so a crowd is told at once that the demo is full instead of waiting forever.
-    demo.queue(default_concurrency_limit=limits.runs_at_once(args.model), max_size=limits.queue_size)
+    demo.queue(default_concurrency_limit=limits.runs_at_once(chosen(args)[0]), max_size=limits.queue_size)
     print(f"llada-demo: serving on http://{args.host}:{args.port}", file=sys.stderr)
     demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False,
                 max_file_size=limits.max_upload_bytes, **options)

@@ -79,8 +79,9 @@ def _free_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def _checked_prompt_ids(loaded: Loaded, prompt: str, max_prompt_tokens: int | None) -> list[int]:
-    ids = prompt_ids(loaded.tokenizer, prompt, loaded.chat)
+def _checked_prompt_ids(loaded: Loaded, prompt: str, max_prompt_tokens: int | None,
+                        history: tuple[tuple[str, str], ...] = ()) -> list[int]:
+    ids = prompt_ids(loaded.tokenizer, prompt, loaded.chat, history if loaded.chat else ())
     if max_prompt_tokens is not None and len(ids) > max_prompt_tokens:
         raise ValueError(f"The prompt is {len(ids):,} tokens long; the limit is {max_prompt_tokens:,} tokens, "
                          "so shorten it.")
@@ -89,9 +90,13 @@ def _checked_prompt_ids(loaded: Loaded, prompt: str, max_prompt_tokens: int | No
 
 def denoise(loaded: Loaded, prompt: str, *, steps: int, gen_length: int, block_length: int,
             temperature: float = 0.0, cfg_scale: float = 0.0, remasking: str = "low_confidence",
-            seed: int = 0, max_prompt_tokens: int | None = None) -> Iterator[Trace]:
-    """The diffusion model's reverse process on `prompt`, one Trace per forward pass."""
-    ids = _checked_prompt_ids(loaded, prompt, max_prompt_tokens)
+            seed: int = 0, max_prompt_tokens: int | None = None,
+            history: tuple[tuple[str, str], ...] = ()) -> Iterator[Trace]:
+    """The diffusion model's reverse process on `prompt`, one Trace per forward pass.
+
+    history: earlier (user, reply) turns of a conversation, for instruct models (see `chat.py`).
+    """
+    ids = _checked_prompt_ids(loaded, prompt, max_prompt_tokens, history)
     device = next(loaded.model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(seed))
     stream = diffusion.sample(loaded.model, torch.tensor([ids], device=device), steps=steps, gen_length=gen_length,

@@ -68,13 +68,15 @@ def add_gumbel_noise(logits: torch.Tensor, temperature: float,
     since low precision Gumbel noise degrades generation quality (Zheng et al. 2024). At temperature 0
     the logits come back unchanged and no random number is drawn. Without a `generator` the global RNG
     is drawn with `torch.rand_like`, exactly as the official sampler does; with one, the same stream
-    comes from that generator (so concurrent runs do not share state).
+    comes from that generator (so concurrent runs do not share state). Apple's MPS has no float64, so
+    there the noise is float32 (the only place a device changes the arithmetic).
     """
     if temperature == 0:
         return logits
-    logits = logits.to(torch.float64)
+    precision = torch.float32 if logits.device.type == "mps" else torch.float64
+    logits = logits.to(precision)
     if generator is None:
-        noise = torch.rand_like(logits, dtype=torch.float64)
+        noise = torch.rand_like(logits, dtype=precision)
     else:
-        noise = torch.rand(logits.shape, dtype=torch.float64, device=logits.device, generator=generator)
+        noise = torch.rand(logits.shape, dtype=precision, device=logits.device, generator=generator)
     return logits.exp() / (-torch.log(noise)) ** temperature

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from llada_demo import views
+from llada_demo import chat, views
 from llada_demo.render import canvas_html
 from llada_demo.schedule import REMASKING
 
@@ -30,6 +30,7 @@ class PageConfig:
     steps: int = 48
     block_length: int = 48
     max_length: int = 192
+    chat: bool = False  # an instruct model: the Denoise tab keeps a conversation (see chat.py)
 
 
 HOW_IT_WORKS = """
@@ -69,9 +70,13 @@ focus a chip for its top-5 candidates.
 
 def _denoise_tab(backend: views.Backend, config: PageConfig):
     trace = gr.State(None)
+    if config.chat:
+        talk = gr.Chatbot(label="Conversation (each reply is written on the canvas below)", elem_id="conversation",
+                          height=260)
     with gr.Row(equal_height=True):
-        prompt = gr.Textbox(label="Prompt", elem_id="prompt", lines=2, scale=5,
-                            placeholder="Type the start of a text, then press Enter or Run")
+        prompt = gr.Textbox(label="Message" if config.chat else "Prompt", elem_id="prompt", lines=2, scale=5,
+                            placeholder="Type a message, then press Enter or Run" if config.chat
+                            else "Type the start of a text, then press Enter or Run")
         with gr.Column(scale=1, min_width=140):
             run = gr.Button("Run", variant="primary", elem_id="run")
             stop = gr.Button("Stop", variant="stop", elem_id="stop")
@@ -119,8 +124,16 @@ def _denoise_tab(backend: views.Backend, config: PageConfig):
     frames = functools.partial(views.denoise_frames, backend)
     inputs = [prompt, gen_length, steps, block_length, remasking, temperature, cfg_scale, seed, show_guesses]
     outputs = [canvas, status, slider, trace, heatmap, order, masks, entropy]
+    if config.chat:  # the message joins the conversation; the canvas animates the reply
+        frames = functools.partial(chat.chat_frames, backend)
+        inputs, outputs = [talk, *inputs], [*outputs, talk]
+        new = gr.Button("New conversation", elem_id="new-conversation", size="sm")
+        new.click(lambda: ([], ""), None, [talk, prompt], api_name="new_conversation")
     run_event = run.click(frames, inputs, outputs, api_name="denoise", concurrency_id="model", preprocess=False)
     submit_event = prompt.submit(frames, inputs, outputs, api_name=False, concurrency_id="model", preprocess=False)
+    if config.chat:
+        for event in (run_event, submit_event):
+            event.success(lambda: "", None, prompt, api_name=False)
     stop.click(None, None, None, cancels=[run_event, submit_event])
     slider.input(views.scrub, [trace, slider, show_guesses], [canvas, status], api_name="scrub", show_progress="hidden")
     play_event = play.click(views.play, [trace, slider, speed, show_guesses], [canvas, status, slider], api_name="play",

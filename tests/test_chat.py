@@ -1,0 +1,129 @@
+"""Instruct models: the conversation box sends earlier turns through the chat template and appends each
+reply; ZeroGPU wrapping runs whole streams inside a lent-GPU call; a preset that cannot load gives way to
+the shipped tiny pair with a notice."""
+
+import dataclasses
+import functools
+from html import escape
+
+import gradio as gr
+import pytest
+
+from llada_demo import chat, models, runs, views, zerogpu
+from llada_demo.step import Trace
+from tests.standins.families import FAMILIES, put_in_cache
+
+SETTINGS = (8, 4, 8, "low_confidence", 0.0, 0.0, 0, True)  # gen_length, steps, block, remasking, T, cfg, seed, guesses
+
+
+@pytest.fixture(scope="module")
+def chat_model(tmp_path_factory):
+    """A ModernBERT-chat stand-in loaded through the preset path (an instruct diffusion model)."""
+    cache = tmp_path_factory.mktemp("hub")
+    preset = models.PRESETS["modernbert-large-chat"]
+    put_in_cache(cache, preset.source, FAMILIES[preset.source])
+    return models.load(preset.name, device="cpu", cache_dir=str(cache))
+
+
+def test_turns_read_the_chatbot_value_in_its_shapes():
+    messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": [{"type": "text", "text": "yo"}]},
+                {"role": "user", "content": "unanswered"}]
+    assert chat.turns(messages) == (("hi", "yo"),)
+    assert chat.turns(None) == () and chat.turns([]) == ()
+    assert chat.turns(["junk", {"role": "system"}]) == ()
+    with pytest.raises(ValueError, match="list of messages"):
+        chat.turns("not a conversation")
+
+
+def test_reply_text_stops_at_end_of_turn_and_skips_masks():
+    from llada_demo.step import Step
+    step = Step(index=0, block=0, tokens=(5, 9, 6, 2, 7), committed=(), proposals=(), confidence=())
+    trace = Trace(sampler="diffusion", prompt="p", settings={}, mask_id=9, special_ids={"eos": (2,)},
+                  token_text={5: " Hello", 6: " there", 7: " after"}, steps=(step,))
+    assert chat.reply_text(trace) == "Hello there"
+
+
+def test_a_conversation_goes_through_the_template_turn_by_turn(chat_model):
+    seen = []
+
+    def spying(prompt, **kwargs):
+        seen.append((prompt, kwargs.get("history")))
+        return runs.denoise(chat_model, prompt, **kwargs)
+
+    backend = views.Backend(denoise=spying)
+    frames = list(chat.chat_frames(backend, [], "w1 <b>w2</b>", *SETTINGS))
+    canvas_frames, last = frames[:-1], frames[-1]
+    assert len(canvas_frames) == 4  # one per forward pass, as without a conversation
+    assert all(f[-1][-1]["content"] == chat.WRITING for f in canvas_frames)
+    talk = last[-1]
+    trace = canvas_frames[-1][3]
+    assert [m["role"] for m in talk] == ["user", "assistant"]
+    assert talk[0]["content"] == escape("w1 <b>w2</b>")  # shown as text, never as HTML
+    assert talk[1]["content"] == escape(chat.reply_text(trace))
+    assert all(isinstance(x, type(gr.skip())) for x in last[:-1])  # the canvas keeps the finished run
+
+    second = list(chat.chat_frames(backend, talk, "w3", *SETTINGS))[-1][-1]
+    assert [m["role"] for m in second] == ["user", "assistant"] * 2
+    # The model read the first turn unescaped, through the chat template.
+    assert seen[1] == ("w3", (("w1 <b>w2</b>", chat.reply_text(trace)),))
+    ids = runs.prompt_ids(chat_model.tokenizer, "w3", True, seen[1][1])
+    text = chat_model.tokenizer.decode(ids)
+    assert text.index("w1") < text.index("w3") and text.startswith("[CLS]")
+
+
+def test_zerogpu_runs_each_stream_inside_a_gpu_call_sized_by_its_settings():
+    calls = []
+
+    def fake_gpu(duration):
+        def decorate(fn):
+            def lent(*args, **kwargs):
+                calls.append(duration(*args, **kwargs))
+                yield from fn(*args, **kwargs)
+            return lent
+        return decorate
+
+    def stream(prompt, *, steps, gen_length, **kwargs):
+        yield from range(steps)
+
+    backend = zerogpu.wrap(views.Backend(denoise=stream, infill=stream), gpu=fake_gpu)
+    assert list(backend.denoise("p", steps=128, gen_length=128)) == list(range(128))
+    assert list(backend.infill("p", steps=4, gen_length=4)) == list(range(4))
+    assert calls == [min(zerogpu.MAX_S, zerogpu.BASE_S + zerogpu.PER_PASS_S * 256), zerogpu.BASE_S + zerogpu.PER_PASS_S * 8]
+    assert backend.compare is None
+    assert zerogpu.wrap(views.Backend(denoise=stream)).denoise is stream or zerogpu.available()
+
+
+def test_a_preset_that_cannot_load_gives_way_to_the_shipped_pair(tmp_path):
+    import app
+    args = app.parse_args(["--model", "llada-8b-instruct", "--ar", "qwen2.5-7b-instruct", "--cache-dir", str(tmp_path)])
+    loaded, notice = app.load_diffusion(args)
+    assert loaded.name == "tiny-llada"
+    assert notice.startswith("llada-8b-instruct could not be loaded") and "shipped tiny pair" in notice
+    ar, ar_notice = app.load_ar(args, loaded.name)
+    assert ar.name == "tiny-ar" and ar_notice == ""  # the twin, for a fair comparison
+    assert app.chosen(app.parse_args([])) == models.default_pair(models.free_gpu_gb())
+
+
+def test_the_served_page_keeps_a_conversation_for_an_instruct_preset(tmp_path, monkeypatch):
+    """The app started on an instruct preset (a stand-in in the cache) shows the conversation box; through the
+    API a message streams the canvas and comes back in the conversation, and the next turn builds on it."""
+    import app
+    from gradio_client import Client
+    from tests.conftest import free_port
+
+    preset = models.PRESETS["modernbert-large-chat"]
+    put_in_cache(tmp_path, preset.source, FAMILIES[preset.source])
+    port = free_port()
+    demo = app.launch(app.parse_args(["--model", preset.name, "--ar", "none", "--cache-dir", str(tmp_path),
+                                      "--port", str(port)]), prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        first = list(client.submit([], "w1 w2", 8, 4, 8, "low_confidence", 0.0, 0.0, 0, True, api_name="/denoise"))
+        talk = first[-1][-1]
+        assert [m["role"] for m in talk] == ["user", "assistant"] and len(first) == 5  # 4 passes + the reply
+        assert 'data-step="4"' in first[-2][0]
+        second = list(client.submit(talk, "w3", 8, 4, 8, "low_confidence", 0.0, 0.0, 0, True, api_name="/denoise"))
+        assert [m["role"] for m in second[-1][-1]] == ["user", "assistant"] * 2
+        assert client.predict(api_name="/new_conversation")[0] in ([], None)
+    finally:
+        demo.close()
