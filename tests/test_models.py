@@ -1,20 +1,14 @@
 """Loading: local folders round trip, the allowlist, remote code only when trusted, LLaDA's
 transformers-4 hub code (a local stand-in with its two traits) loads on transformers 5."""
 
-import json
-import shutil
-from pathlib import Path
-
 import pytest
 import torch
-from safetensors.torch import save_file
 from tokenizers import Tokenizer, models as tk_models, pre_tokenizers
 from transformers import AutoModel, PreTrainedTokenizerFast
 
 from llada_demo import diffusion, models
 from tests.conftest import MASK_ID, VOCAB, tiny
-
-STANDIN = Path(__file__).parent / "standins" / "llada_remote"
+from tests.standins.families import remote_llada
 
 
 def word_tokenizer(mask_token: str | None) -> PreTrainedTokenizerFast:
@@ -37,20 +31,7 @@ def standin_folder(tmp_path):
     """A folder shaped like GSAI-ML/LLaDA-8B-Instruct: auto_map to remote code, mask id in the config only."""
     folder = tmp_path / "llada-standin"
     folder.mkdir()
-    for name in ("configuration_standin.py", "modeling_standin.py"):
-        shutil.copy(STANDIN / name, folder / name)
-    config = {"model_type": "llada_standin", "architectures": ["StandinLLaDAModelLM"], "vocab_size": VOCAB,
-              "d_model": 32, "mask_token_id": MASK_ID, "eos_token_id": 1,
-              "auto_map": {"AutoConfig": "configuration_standin.StandinLLaDAConfig",
-                           "AutoModel": "modeling_standin.StandinLLaDAModelLM",
-                           "AutoModelForCausalLM": "modeling_standin.StandinLLaDAModelLM"}}
-    (folder / "config.json").write_text(json.dumps(config))
-    g = torch.Generator().manual_seed(0)
-    weights = {"wte.weight": torch.randn(VOCAB, 32, generator=g),
-               "attn.in_proj_weight": torch.randn(96, 32, generator=g) * 0.1, "attn.in_proj_bias": torch.zeros(96),
-               "attn.out_proj.weight": torch.randn(32, 32, generator=g) * 0.1, "attn.out_proj.bias": torch.zeros(32),
-               "ff_out.weight": torch.randn(VOCAB, 32, generator=g)}
-    save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    weights = remote_llada(folder, VOCAB, MASK_ID, eos_id=1)
     word_tokenizer(None).save_pretrained(folder)
     return folder, weights
 

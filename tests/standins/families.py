@@ -73,19 +73,13 @@ def put_in_cache(cache_dir: Path, repo_id: str, build) -> Path:
     return snapshot
 
 
-def llada(folder: Path, *, mask: str = "<|mdm_mask|>", end_of_turn: str = "<|eot_id|>",
-          template: str = LLAMA3_TEMPLATE) -> None:
-    """LLaDA-8B / LLaDA-1.5 / LLaDA-MoE shape: remote code (transformers-4 style), mask id from the tokenizer."""
-    specials = ["<|pad|>", "<|startoftext|>", "<|endoftext|>", end_of_turn, "<|start_header_id|>",
-                "<|end_header_id|>", mask]
-    tok = tokenizer(specials, template, pad_token="<|pad|>", bos_token="<|startoftext|>", eos_token="<|endoftext|>")
-    vocab = len(tok)
+def remote_llada(folder: Path, vocab: int, mask_id: int, eos_id: int) -> dict[str, torch.Tensor]:
+    """LLaDA's hub layout: config with auto_map to its own (transformers-4 style) code, and the weights,
+    which it returns. As in LLaDA's config.json the mask id is written in the config (126336 there)."""
     for name in ("configuration_standin.py", "modeling_standin.py"):
         shutil.copy(REMOTE / name, folder / name)
-    # As in LLaDA's config.json: the mask id is written in the config too (126336 there).
     config = {"model_type": "llada_standin", "architectures": ["StandinLLaDAModelLM"], "vocab_size": vocab,
-              "d_model": 32, "mask_token_id": tok.convert_tokens_to_ids(mask),
-              "eos_token_id": tok.convert_tokens_to_ids("<|endoftext|>"),
+              "d_model": 32, "mask_token_id": mask_id, "eos_token_id": eos_id,
               "auto_map": {"AutoConfig": "configuration_standin.StandinLLaDAConfig",
                            "AutoModel": "modeling_standin.StandinLLaDAModelLM",
                            "AutoModelForCausalLM": "modeling_standin.StandinLLaDAModelLM"}}
@@ -96,6 +90,16 @@ def llada(folder: Path, *, mask: str = "<|mdm_mask|>", end_of_turn: str = "<|eot
                "attn.out_proj.weight": torch.randn(32, 32, generator=g) * 0.1, "attn.out_proj.bias": torch.zeros(32),
                "ff_out.weight": torch.randn(vocab, 32, generator=g)}
     save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    return weights
+
+
+def llada(folder: Path, *, mask: str = "<|mdm_mask|>", end_of_turn: str = "<|eot_id|>",
+          template: str = LLAMA3_TEMPLATE) -> None:
+    """LLaDA-8B / LLaDA-1.5 / LLaDA-MoE shape: remote code (transformers-4 style), mask id from the tokenizer."""
+    specials = ["<|pad|>", "<|startoftext|>", "<|endoftext|>", end_of_turn, "<|start_header_id|>",
+                "<|end_header_id|>", mask]
+    tok = tokenizer(specials, template, pad_token="<|pad|>", bos_token="<|startoftext|>", eos_token="<|endoftext|>")
+    remote_llada(folder, len(tok), tok.convert_tokens_to_ids(mask), tok.convert_tokens_to_ids("<|endoftext|>"))
     tok.save_pretrained(folder)
 
 
