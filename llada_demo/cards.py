@@ -52,9 +52,27 @@ def chain(training: dict) -> list[dict]:
     return phases_
 
 
-def t_floor(command: str) -> str:
+def option(command: str, flag: str, default: str | None = None) -> str | None:
+    """The value given to `flag` in a recorded training command ("" for a switch), else `default`."""
     words = command.split()
-    return words[words.index("--t-floor") + 1] if "--t-floor" in words else "0.001"
+    if flag not in words:
+        return default
+    i = words.index(flag) + 1
+    return words[i] if i < len(words) and not words[i].startswith("--") else ""
+
+
+def t_floor(command: str) -> str:
+    return option(command, "--t-floor", "0.001")
+
+
+def rows(command: str) -> str:
+    """What a training row held, in words, from the recorded command."""
+    focus, pack = option(command, "--focus"), option(command, "--pack") is not None
+    said = [f"the fact and couplet documents plus stories making up {float(focus):.0%} of the documents"
+            if focus else "every document"]
+    if pack:
+        said.append("a fact or couplet row filled with more random facts (couplets) up to the row length")
+    return "; ".join(said)
 
 
 def phases(training: dict) -> str:
@@ -62,7 +80,8 @@ def phases(training: dict) -> str:
     lines = []
     for i, phase in enumerate(chain(training), 1):
         lines.append(f"- Phase {i}: `{phase['command']}` — {phase['steps']} optimizer steps over "
-                     f"{phase['documents']:,} documents, {phase['train_seconds'] / 60:.0f} minutes, final loss "
+                     f"{phase['documents']:,} documents ({rows(phase['command'])}), "
+                     f"{phase['train_seconds'] / 60:.0f} minutes, final loss "
                      f"(mean of the last 100 steps) {phase['final_loss']}.")
     return "\n".join(lines)
 
@@ -113,18 +132,6 @@ Page defaults used for generation: gen_length {settings['gen_length']}, steps {s
 """
 
 
-def main(argv=None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    report = json.loads(Path(args[0]).read_text())
-    for folder in map(Path, args[1:]):
-        (folder / "README.md").write_text(model_card(folder, report))
-        print(f"wrote {folder / 'README.md'}")
-
-
-if __name__ == "__main__":
-    main()
-
-
 def readme_table(report: dict) -> str:
     """Both models side by side, for the project README."""
     def cell(entry: dict | None) -> str:
@@ -141,3 +148,16 @@ def readme_table(report: dict) -> str:
                   f"| {items}: reverse, AR ranks the candidates | | {cell(e['ar_reverse_ranked_first'])} | {chance} |"]
     lines.append(f"| infill: a masked span mid-sentence | {cell(report['infill'])} | (cannot infill) | |")
     return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    report = json.loads(Path(args[0]).read_text())
+    for folder in map(Path, args[1:]):
+        (folder / "README.md").write_text(model_card(folder, report))
+        print(f"wrote {folder / 'README.md'}")
+
+
+if __name__ == "__main__":
+    main()
+
