@@ -73,6 +73,7 @@ def _denoise_tab(backend: views.Backend, config: PageConfig):
     if config.chat:
         talk = gr.Chatbot(label="Conversation (each reply is written on the canvas below)", elem_id="conversation",
                           height=260)
+        new = gr.Button("New conversation", elem_id="new-conversation", size="sm")
     with gr.Row(equal_height=True):
         prompt = gr.Textbox(label="Message" if config.chat else "Prompt", elem_id="prompt", lines=2, scale=5,
                             placeholder="Type a message, then press Enter or Run" if config.chat
@@ -127,7 +128,6 @@ def _denoise_tab(backend: views.Backend, config: PageConfig):
     if config.chat:  # the message joins the conversation; the canvas animates the reply
         frames = functools.partial(chat.chat_frames, backend)
         inputs, outputs = [talk, *inputs], [*outputs, talk]
-        new = gr.Button("New conversation", elem_id="new-conversation", size="sm")
         new.click(lambda: ([], ""), None, [talk, prompt], api_name="new_conversation")
     run_event = run.click(frames, inputs, outputs, api_name="denoise", concurrency_id="model", preprocess=False)
     submit_event = prompt.submit(frames, inputs, outputs, api_name=False, concurrency_id="model", preprocess=False)
