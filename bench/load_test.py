@@ -143,6 +143,35 @@ def serve_here(extra: list[str] | None = None) -> tuple[str, object]:
     return f"http://127.0.0.1:{port}/", demo
 
 
+def serve_apart() -> tuple[str, object]:
+    """The app in a process of its own (python app.py on a free loopback port), so that its RSS is the
+    server's alone, not the clients' too; returns the URL and the process once the page answers."""
+    import subprocess
+    import urllib.request
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    root = Path(__file__).resolve().parent.parent
+    server = subprocess.Popen([sys.executable, str(root / "app.py"), "--port", str(port), "--model", "tiny-llada",
+                               "--ar", "tiny-ar"], cwd=root, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(240):
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return url, server
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    raise SystemExit("the app did not answer within 120 s")
+
+
+def process_rss_mb(process) -> float:
+    import psutil
+    return psutil.Process(process.pid).memory_info().rss / 1e6
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clients", type=int, default=16)
@@ -150,7 +179,27 @@ def main(argv=None) -> None:
     p.add_argument("--gen-length", type=int, default=16)
     p.add_argument("--url", help="a running app (loopback); default: serve one here")
     p.add_argument("--no-check", action="store_true", help="skip comparing each result with the same run alone")
+    p.add_argument("--apart", type=int, default=0, metavar="ROUNDS",
+                   help="serve the app in its own process and print its RSS after a warm-up and after each of "
+                        "ROUNDS rounds of clients x runs (the memory figure without the clients in it)")
     args = p.parse_args(argv)
+    if args.apart:
+        url, server = serve_apart()
+        try:
+            from gradio_client import Client
+            pool = [Client(url, verbose=False) for _ in range(args.clients)]
+            run_load(url, args.clients, 1, args.gen_length, pool=pool)  # warm-up
+            sizes = [process_rss_mb(server)]
+            failures = 0
+            for _ in range(args.apart):
+                failures += len(run_load(url, args.clients, args.runs, args.gen_length, pool=pool).failures)
+                sizes.append(process_rss_mb(server))
+            print(f"server in its own process: {args.apart} rounds of {args.clients} clients x {args.runs} runs, "
+                  f"failures {failures}; RSS after warm-up and each round (MB): "
+                  + ", ".join(f"{m:.0f}" for m in sizes) + f" ({sizes[-1] - sizes[0]:+.0f} MB)")
+        finally:
+            server.terminate()
+        return
     import torch
     torch.set_num_threads(1)
     demo = None

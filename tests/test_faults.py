@@ -132,3 +132,17 @@ def test_through_the_api_a_fault_is_a_sentence_and_others_go_on(faulty_app):
     for i in range(3):
         assert f"good{i}" not in errors and len(results[f"good{i}"]) == 16
         assert 'data-state="masked"' not in results[f"good{i}"][-1][0]
+
+
+def test_a_fault_while_scoring_the_test_set_ends_it_with_a_sentence():
+    from llada_demo import views
+    from llada_demo.evaluate import Case
+
+    case = Case("facts", "A's mother is", "B", "B is the mother of", "A", "{}'s mother is B.", ("A", "B"), 4)
+
+    def broken(case):
+        raise RuntimeError("CUDA error: device-side assert")
+
+    reversal = views.Reversal(cases=(case,) * 3, ask=None, score=broken, measured=None)
+    with pytest.raises(gr.Error, match=r"Scoring item 1 of 3 failed \(RuntimeError\)"):
+        list(views.test_set_frames(reversal, 3))
