@@ -11,9 +11,12 @@ FROM python:3.11-slim
 # falling back to PyPI.
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 
+# MALLOC_ARENA_MAX=2: glibc's per-thread arenas otherwise let RSS creep up as Gradio's worker threads come
+# and go (bench/load_test.py --apart: flat after two rounds with it, +6 MB a round without).
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
     GRADIO_SERVER_NAME=0.0.0.0 GRADIO_SERVER_PORT=7860 GRADIO_ANALYTICS_ENABLED=False \
-    HF_HUB_OFFLINE=1 HF_HOME=/home/user/.cache/huggingface
+    HF_HUB_OFFLINE=1 HF_HOME=/home/user/.cache/huggingface \
+    MALLOC_ARENA_MAX=2
 
 # The Spaces convention: a non-root user with uid 1000. The Hugging Face cache folder exists and is
 # theirs, so a volume mounted on it (`-v hf-cache:/home/user/.cache/huggingface`) is writable.

@@ -169,8 +169,25 @@ def reversal_backend(loaded, ar, world):
                     score=functools.partial(evaluate.score_case, loaded, ar), measured=measured)
 
 
+def cap_malloc_arenas(arenas: int = 2) -> None:
+    """Ask glibc for at most `arenas` malloc arenas (as MALLOC_ARENA_MAX does), unless the operator set it.
+
+    Gradio runs each event in a worker thread; with glibc's default of up to 8 arenas per core the
+    server's RSS crept up run after run, with 2 it stays flat (bench/load_test.py --apart). Elsewhere
+    (macOS, musl) there is no such call and nothing changes.
+    """
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").mallopt(-8, arenas)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+
+
 def launch(args, **options):
     """Build the page and serve it; `options` go to Gradio's launch (tests pass prevent_thread_lock)."""
+    cap_malloc_arenas()
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)

@@ -29,6 +29,10 @@ from llada_demo.render import canvas_html, status_text
 from llada_demo.step import Trace
 
 PLOT_EVERY_S = 1.5  # redraw the plots at most this often while a run streams: they cost ~0.25 s a redraw
+# Between redraws a stream yields the figures it last drew (None before the first), not gr.skip(): Gradio
+# sends only what changed between two yields, so an unchanged figure costs no bandwidth, whereas a
+# skip on a Plot (a property update) left four Plot copies per run alive in Gradio 6.31's session
+# state, ~1 MB per 7 runs that never came back (found with bench/load_test.py --apart).
 MAX_TRACE_BYTES = Limits.max_upload_bytes
 EXPORTS = Path(tempfile.gettempdir()) / "llada-demo-exports"  # every file the app writes lies under here
 EXPORT_KEEP_S = 3600  # exports older than this are removed when someone exports again
@@ -84,13 +88,12 @@ def denoise_frames(backend: Backend, prompt, gen_length, steps, block_length, re
         show_guesses = limits.flag(show_guesses, "show guesses")
         stream = backend.denoise(s.pop("prompt"), cfg_scale=cfg_scale, remasking=remasking, **s)
         last_plot = time.perf_counter()  # not on the first frame: it must reach the page at once
+        plotted = (None,) * 4
         for trace in stream:
             n = len(trace.steps)
             now = time.perf_counter()
             if now - last_plot >= PLOT_EVERY_S or finished(trace):
                 plotted, last_plot = figures(trace), now
-            else:
-                plotted = (gr.skip(),) * 4
             yield (canvas_html(trace, n - 1, show_guesses=bool(show_guesses)), status_text(trace, n - 1),
                    gr.update(maximum=n, value=n), trace, *plotted)
     except (ValueError, RunFailed) as err:
@@ -181,9 +184,9 @@ def compare_frames(backend: Backend, prompt, gen_length, steps, block_length, te
         s = checked_run(backend.limits, prompt, gen_length, steps, block_length, temperature, seed)
         stream = backend.compare(s.pop("prompt"), **s)
         last_plot = time.perf_counter()  # not on the first frame: it must reach the page at once
+        chart = None
         for d, a in stream:
             now = time.perf_counter()
-            chart = gr.skip()
             if now - last_plot >= PLOT_EVERY_S or (finished(d) and finished(a)):
                 chart, last_plot = plots.tokens_vs_passes(d, a), now
             yield (canvas_html(d, len(d.steps) - 1), status_text(d, len(d.steps) - 1),
