@@ -86,3 +86,16 @@ def test_packed_rows_fill_with_whole_facts_and_couplets_of_one_kind(world, docs)
     model = train.build(args)[3]
     assert not model.config.tie_word_embeddings
     assert model.lm_head.weight.data_ptr() != model.embed_tokens.weight.data_ptr()
+
+
+def test_probe_reads_a_running_checkpoint(pair):
+    """`python -m llada_demo.probe` rebuilds each run's model from its command and checkpoint and asks it
+    for the facts: one forward pass each, the diffusion model also backwards."""
+    from llada_demo import probe
+    dm, ar = (probe.probe(folder, n_facts=12) for folder in pair)
+    assert (dm["kind"], ar["kind"], dm["step"], ar["step"]) == ("diffusion", "ar", 3, 3)
+    for report in (dm, ar):
+        counts = [report[k] for k in ("train", "held_out") if k in report]
+        assert sum(int(c.split("/")[1]) for c in counts) == 12
+        assert 1 <= report["median_rank"] <= report["names"] == 100
+    assert "reverse" in dm and "reverse" not in ar
