@@ -120,9 +120,10 @@ def load_ar(args, diffusion_name: str = ""):
         return None, f" No comparison: {err}"
 
 
-def build(args):
+def build(args, limits):
+    """Load the models (falling back as `load_diffusion` says), lay out the page, and bound its queue:
+    the concurrency follows the model actually loaded, not the one asked for."""
     from llada_demo import corpus, runs, zerogpu
-    from llada_demo.limits import from_args
     from llada_demo.models import PRESETS
     from llada_demo.ui import PageConfig, build_demo
     from llada_demo.views import Backend
@@ -140,7 +141,6 @@ def build(args):
                             for i in corpus.infill_items(world)[:4]) if tiny else ()
     about = "\n".join(f"- **{m.name}** ({m.kind}): {m.parameters:,} parameters on {m.device}; {m.description}; "
                       f"weights from `{shown_path(m.source)}`." for m in (loaded, ar) if m is not None)
-    limits = from_args(args)
     config = PageConfig(model_note=note, about="### Running now\n" + about, examples=examples,
                         infill_examples=infill_examples,
                         # The preset's defaults, within the operator's limits (the sliders stop there).
@@ -154,7 +154,10 @@ def build(args):
                       infill=functools.partial(runs.infill, loaded, max_prompt_tokens=limits.max_prompt_tokens),
                       limits=limits)
     backend = zerogpu.wrap(backend)  # on a ZeroGPU Space each run holds a lent GPU; elsewhere unchanged
-    return build_demo(backend, config, reversal_backend(loaded, ar, world) if tiny and ar else None)
+    demo = build_demo(backend, config, reversal_backend(loaded, ar, world) if tiny and ar else None)
+    # Runs of the model share one concurrency group (concurrency_id="model" in ui.py); the queue is bounded
+    # (and set explicitly: on ZeroGPU it would default to 1), so a crowd is told at once that the demo is full.
+    return demo.queue(default_concurrency_limit=limits.runs_at_once(loaded.name), max_size=limits.queue_size)
 
 
 def reversal_backend(loaded, ar, world):
@@ -195,10 +198,7 @@ def launch(args, **options):
     from llada_demo.render import CSS
 
     limits = from_args(args)  # a bad limit fails here, before any model loads
-    demo = build(args)
-    # Runs of the model share one concurrency group (concurrency_id="model" in ui.py); the queue is bounded,
-    # so a crowd is told at once that the demo is full instead of waiting forever.
-    demo.queue(default_concurrency_limit=limits.runs_at_once(chosen(args)[0]), max_size=limits.queue_size)
+    demo = build(args, limits)
     print(f"llada-demo: serving on http://{args.host}:{args.port}", file=sys.stderr)
     demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False,
                 max_file_size=limits.max_upload_bytes, **options)

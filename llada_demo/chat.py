@@ -16,8 +16,6 @@ import functools
 from html import escape, unescape
 from typing import Iterator
 
-import gradio as gr
-
 from llada_demo import views
 from llada_demo.step import Trace
 
@@ -85,9 +83,10 @@ def chat_frames(backend: views.Backend, messages, message, *settings) -> Iterato
     except ValueError as err:
         raise views.error(err) from None
     replying = dataclasses.replace(backend, denoise=functools.partial(backend.denoise, history=history))
-    trace = None
+    frame = None
     for frame in views.denoise_frames(replying, message, *settings):
-        trace = frame[3] if isinstance(frame[3], Trace) else trace
         yield (*frame, conversation(messages, str(message), WRITING))
-    if trace is not None:
-        yield (*(gr.skip(),) * len(frame), conversation(messages, str(message), escape(reply_text(trace))))
+    if frame is not None:
+        # The last frame again, now with the reply: unchanged values cost nothing (Gradio sends what changed),
+        # and no gr.skip() on the plots (see views.PLOT_EVERY_S).
+        yield (*frame, conversation(messages, str(message), escape(reply_text(frame[3]))))

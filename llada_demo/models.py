@@ -82,11 +82,13 @@ def default_pair(free_gpu_gb: float | None) -> tuple[str, str]:
     free_gpu_gb: free memory of the CUDA GPUs, None without one.
     """
     llada, peer, small = PRESETS["llada-8b-instruct"], PRESETS["qwen2.5-7b-instruct"], PRESETS["qwen2.5-0.5b-instruct"]
-    if free_gpu_gb is None or free_gpu_gb * 0.9 < llada.memory_gb:
+    room = 0.9 * (free_gpu_gb or 0.0)  # the margin check_fits keeps
+    if room < llada.memory_gb:
         return SHIPPED
-    if free_gpu_gb * 0.9 >= llada.memory_gb + peer.memory_gb:
-        return llada.name, peer.name
-    return llada.name, small.name if free_gpu_gb * 0.9 >= llada.memory_gb + small.memory_gb else "none"
+    for ar in (peer, small):
+        if room >= llada.memory_gb + ar.memory_gb:
+            return llada.name, ar.name
+    return llada.name, "none"
 
 
 def free_gpu_gb() -> float | None:
@@ -281,8 +283,7 @@ def special_ids(tokenizer, config) -> tuple[int | None, tuple[int, ...]]:
 def check_fits(preset: Preset, device: str) -> None:
     """Refuse, before loading, a model that cannot fit: one sentence with the numbers."""
     if device == "cuda":
-        free = sum(torch.cuda.mem_get_info(i)[0] for i in range(torch.cuda.device_count())) / 2**30
-        where = "free GPU memory"
+        free, where = free_gpu_gb(), "free GPU memory"
     else:
         import psutil
         free = psutil.virtual_memory().available / 2**30

@@ -79,13 +79,17 @@ def _free_memory() -> None:
         torch.cuda.empty_cache()
 
 
+def _within(ids: list[int], max_tokens: int | None, what: str) -> list[int]:
+    """`ids`, or ValueError when they are longer than the operator's limit."""
+    if max_tokens is not None and len(ids) > max_tokens:
+        raise ValueError(f"The {what} is {len(ids):,} tokens long; the limit is {max_tokens:,} tokens, so shorten it.")
+    return ids
+
+
 def _checked_prompt_ids(loaded: Loaded, prompt: str, max_prompt_tokens: int | None,
                         history: tuple[tuple[str, str], ...] = ()) -> list[int]:
     ids = prompt_ids(loaded.tokenizer, prompt, loaded.chat, history if loaded.chat else ())
-    if max_prompt_tokens is not None and len(ids) > max_prompt_tokens:
-        raise ValueError(f"The prompt is {len(ids):,} tokens long; the limit is {max_prompt_tokens:,} tokens, "
-                         "so shorten it.")
-    return ids
+    return _within(ids, max_prompt_tokens, "prompt")
 
 
 def denoise(loaded: Loaded, prompt: str, *, steps: int, gen_length: int, block_length: int,
@@ -164,9 +168,8 @@ def infill(loaded: Loaded, text: str, *, steps: int | None = None, temperature: 
         raise ValueError("The text is empty; write a sentence with ___ where the model should fill in a word.")
     mask_token = loaded.tokenizer.convert_ids_to_tokens(loaded.mask_id)
     # A space before each mask token, none after: punctuation after a blank stays attached ("___." -> mask, ".").
-    ids = loaded.tokenizer.encode(BLANK.sub(f" {mask_token}", text).strip(), add_special_tokens=False)
-    if max_prompt_tokens is not None and len(ids) > max_prompt_tokens:
-        raise ValueError(f"The text is {len(ids):,} tokens long; the limit is {max_prompt_tokens:,} tokens, so shorten it.")
+    ids = _within(loaded.tokenizer.encode(BLANK.sub(f" {mask_token}", text).strip(), add_special_tokens=False),
+                  max_prompt_tokens, "text")
     blanks = sum(1 for i in ids if i == loaded.mask_id)
     if blanks == 0:
         raise ValueError("The text has no blank; write ___ (or [MASK]) where the model should fill in a word.")

@@ -31,8 +31,8 @@ from llada_demo.step import Trace
 PLOT_EVERY_S = 1.5  # redraw the plots at most this often while a run streams: they cost ~0.25 s a redraw
 # Between redraws a stream yields the figures it last drew (None before the first), not gr.skip(): Gradio
 # sends only what changed between two yields, so an unchanged figure costs no bandwidth, whereas a
-# skip on a Plot (a property update) left four Plot copies per run alive in Gradio 6.31's session
-# state, ~1 MB per 7 runs that never came back (found with bench/load_test.py --apart).
+# skip on a Plot (a property update) left four Plot copies per run alive inside Gradio 6.31: +57 MB
+# over 288 runs that never came back (found with bench/load_test.py --apart).
 MAX_TRACE_BYTES = Limits.max_upload_bytes
 EXPORTS = Path(tempfile.gettempdir()) / "llada-demo-exports"  # every file the app writes lies under here
 EXPORT_KEEP_S = 3600  # exports older than this are removed when someone exports again
