@@ -54,6 +54,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--every", type=int, default=200, help="checkpoint every N steps")
+    p.add_argument("--stop-at", type=int, default=0,
+                   help="end the run at this step while the learning-rate schedule still spans --steps (a phase cut "
+                        "short; it writes the model folder as a finished run does)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--corpus-seed", type=int, default=0)
     p.add_argument("--limit-docs", type=int, default=0, help="use only the first N documents (smoke tests)")
@@ -232,8 +235,9 @@ def train(args) -> Path:
     (out / "command.txt").write_text(args.command + "\n")
     model.train()
     from tqdm import tqdm
-    bar = tqdm(total=args.steps, initial=step, desc=f"train {args.kind}", mininterval=5)
-    while step < args.steps:
+    end = min(args.stop_at or args.steps, args.steps)
+    bar = tqdm(total=end, initial=step, desc=f"train {args.kind}", mininterval=5)
+    while step < end:
         start = time.perf_counter()
         x, lengths = data.batch(args.batch, data_g)  # (B, width), (B,)
         for group in optimizer.param_groups:
@@ -251,7 +255,7 @@ def train(args) -> Path:
         history.append((step, float(loss)))
         bar.update(1)
         bar.set_postfix(loss=f"{float(loss):.3f}")
-        if step % args.every == 0 or step == args.steps:
+        if step % args.every == 0 or step == end:
             state = dict(model=model.state_dict(), optimizer=optimizer.state_dict(), data_g=data_g.get_state(),
                          mask_g=mask_g.get_state(), step=step, history=history, seconds=seconds)
             torch.save(state, out / "checkpoint.tmp")

@@ -9,9 +9,9 @@ import torch
 from llada_demo import evaluate, models, train
 
 
-def run(out, kind, steps):
+def run(out, kind, steps, *more):
     return train.train(train.parse_args(["--kind", kind, "--out", str(out), "--size", "smoke", "--steps", str(steps),
-                                         "--batch", "4", "--every", "2", "--limit-docs", "64", "--seq-len", "64"]))
+                                         "--batch", "4", "--every", "2", "--limit-docs", "64", "--seq-len", "64", *more]))
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +40,17 @@ def test_resume_continues_where_it_stopped(tmp_path):
     # Same seed, same batches, same masks: resuming gives the weights of an uninterrupted run,
     # up to the learning-rate schedule, which depends on --steps (so compare the first two steps only).
     assert history[:2] == (straight / "losses.csv").read_text().splitlines()[1:3]
+
+
+def test_a_phase_cut_short_resumes_into_the_uninterrupted_run(tmp_path):
+    cut = run(tmp_path / "cut", "diffusion", 4, "--stop-at", "2")  # the schedule spans 4 steps; stop at 2
+    assert json.loads((cut / "training.json").read_text())["steps"] == 2
+    assert (cut / "model.safetensors").is_file()  # a loadable folder, as a finished run writes
+    run(cut, "diffusion", 4)  # the same run, carried on to the end
+    straight = run(tmp_path / "straight", "diffusion", 4)
+    assert (cut / "losses.csv").read_text() == (straight / "losses.csv").read_text()
+    a, b = (models.load(str(f), device="cpu").model.state_dict() for f in (cut, straight))
+    assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_diffusion_loss_counts_only_masked_tokens():
