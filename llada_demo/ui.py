@@ -203,8 +203,11 @@ def _infill_tab(backend: views.Backend, config: PageConfig):
 
 
 def _reversal_tab(reversal: views.Reversal):
+    fact = next((c for c in reversal.cases if c.kind == "facts"), None)
+    example = (f" (\"{fact.forward_prompt} {fact.forward_answer}.\" but never "
+               f"\"{fact.reverse_prompt} {fact.reverse_answer}.\")" if fact else "")
     gr.Markdown("The LLaDA paper's claim, shown live. Both models read these facts and couplets during training "
-                "**in one direction only** (\"Kaku's mother is Bruman.\" but never \"Bruman is the mother of Kaku.\"). "
+                f"**in one direction only**{example}. "
                 "Asked forwards, both answer. Asked backwards, a left-to-right model fails (the *reversal curse*), "
                 "although it can still tell the right sentence when shown it. A diffusion model learned to fill "
                 "holes anywhere, so it can also recover the first item from the second.")
@@ -228,7 +231,9 @@ def _reversal_tab(reversal: views.Reversal):
                      preprocess=False)
     gr.Markdown("#### The whole held-out test set")
     with gr.Row(equal_height=True):
-        limit = gr.Slider(5, 200, value=20, step=5, label="Items of each kind (facts, couplets)", scale=3,
+        # At most the larger of the two sets: the items of each kind are taken from the start of each.
+        most = max(1, max(sum(c.kind == kind for c in reversal.cases) for kind in ("facts", "couplets")))
+        limit = gr.Slider(min(5, most), most, value=min(20, most), step=5, label="Items of each kind (facts, couplets)", scale=3,
                           elem_id="test-set-size")
         run_all = gr.Button("Run the test set", variant="primary", elem_id="run-test-set")
         stop = gr.Button("Stop", variant="stop")

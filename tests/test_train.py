@@ -75,6 +75,7 @@ def test_packed_rows_fill_with_whole_facts_and_couplets_of_one_kind(world, docs)
     stories stay alone; both kinds draw the same rows from the same seed; untied from scratch with --untie."""
     from llada_demo.tokenizer import build_tokenizer
     tok = build_tokenizer(docs)
+    docs = train.focused(world, docs, 0.3, 0)  # the documents the shipped pair trains on (--focus 0.3)
     kinds = train.categories(world, docs)
     rows = train.Rows(docs, kinds, tok, 64, pack=True)
     x, lengths = rows.batch(32, torch.Generator().manual_seed(0))
