@@ -10,14 +10,14 @@ steps prints how many facts it completes forwards (B masked) and backwards (A ma
 
 Masking regimes:
 - `llada`: LLaDA's objective, t ~ U(1e-3, 1) per row, every token masked with probability t, loss
-  weighted by 1/t (what `train.py` does);
+  weighted by 1/t (as `train.diffusion_loss`, without its rows that keep a prompt prefix);
 - `names`: only one name masked per row, A or B (a cloze test, not LLaDA's objective);
 - `answer`: only B masked (the forward question alone).
 
-Measured on this machine (1 thread, 120 facts):
-- `answer`, lr 2e-3: 105/120 forward after 100 steps; `names`, lr 2e-3: 113 forward / 111 backward after 200.
-- `llada`, lr 2e-3: 13/120 forward after 3,000 steps (it stays at the names' marginal for ~2,800).
-- `llada`, lr 5e-4: 10/120 at 800 steps, 104/120 at 1,500, 120/120 forward and 118/120 backward at 3,000.
+Measured on this machine (1 thread, the tiny world's 120 facts, 2,000-3,000 steps take 3-5 minutes):
+- `answer`, lr 2e-3: 100/120 forward after 100 steps; `names`, lr 2e-3: 108 forward / 108 backward after 200.
+- `llada`, lr 2e-3: 4/120 forward from step 800 to step 2,000, 17/120 (29 backward) at 3,000.
+- `llada`, lr 5e-4: 36/120 at 800 steps, 105/120 at 1,500, 118/120 forward and 119/120 backward at 3,000.
 So the random masks do not stop the model from learning facts; a learning rate the next-token twin
 tolerates (2e-3) keeps the diffusion model's much noisier gradient at the marginal. What this is not:
 the training script (see `llada_demo/train.py`), and no timing goal.
@@ -32,9 +32,9 @@ import torch
 import torch.nn.functional as F
 
 from llada_demo import corpus
-from llada_demo.modeling import TinyConfig, TinyTransformer
+from llada_demo.modeling import TinyTransformer
 from llada_demo.tokenizer import build_tokenizer
-from llada_demo.train import SIZES
+from llada_demo.train import model_config
 
 
 def main(argv=None) -> None:
@@ -52,11 +52,8 @@ def main(argv=None) -> None:
     X = torch.tensor([tokenizer.encode(corpus.forward_sentence(f), add_special_tokens=False) + [eos, eos]
                       for f in facts])  # (K, 8): A 's rel is B . eos eos
     a_at, b_at = 0, X.shape[1] - 4
-    hidden, intermediate, layers, heads = SIZES["small"]
     torch.manual_seed(0)
-    model = TinyTransformer(TinyConfig(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=intermediate,
-                                       num_hidden_layers=layers, num_attention_heads=heads, causal=False,
-                                       tie_word_embeddings=False))
+    model = TinyTransformer(model_config("small", "diffusion", tokenizer, tie=False))
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
     g = torch.Generator().manual_seed(0)
 

@@ -21,20 +21,17 @@ from pathlib import Path
 import torch
 
 from llada_demo import corpus
-from llada_demo.modeling import TinyConfig, TinyTransformer
+from llada_demo.modeling import TinyTransformer
 from llada_demo.tokenizer import build_tokenizer
-from llada_demo.train import SIZES, parse_args
+from llada_demo.train import model_config, parse_args
 
 
 def model_of(folder: Path, tokenizer) -> tuple[str, int, TinyTransformer]:
     """(kind, step, model) of a run folder: the model its command builds, with its checkpoint's weights."""
     args = parse_args((folder / "command.txt").read_text().split()[3:])  # after "python -m llada_demo.train"
-    hidden, intermediate, layers, heads = SIZES[args.size]
     state = torch.load(folder / "checkpoint.pt", weights_only=False)
     tied = state["model"]["lm_head.weight"].data_ptr() == state["model"]["embed_tokens.weight"].data_ptr()
-    model = TinyTransformer(TinyConfig(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=intermediate,
-                                       num_hidden_layers=layers, num_attention_heads=heads,
-                                       causal=args.kind == "ar", tie_word_embeddings=tied))
+    model = TinyTransformer(model_config(args.size, args.kind, tokenizer, tie=tied))
     model.load_state_dict(state["model"])
     return args.kind, state["step"], model.eval()
 

@@ -189,6 +189,15 @@ def untied(model: TinyTransformer) -> TinyTransformer:
     return fresh
 
 
+def model_config(size: str, kind: str, tokenizer, tie: bool) -> TinyConfig:
+    """The config of a `size` model of `kind` ("diffusion" or "ar") over `tokenizer`'s vocabulary."""
+    hidden, inter, layers, heads = SIZES[size]
+    return TinyConfig(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=inter, num_hidden_layers=layers,
+                      num_attention_heads=heads, max_position_embeddings=256, causal=kind == "ar",
+                      bos_token_id=None, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                      mask_token_id=tokenizer.mask_token_id, tie_word_embeddings=tie)
+
+
 def build(args):
     """The documents, their kinds, the tokenizer and the model to train."""
     world = corpus.build_world(args.corpus_seed)
@@ -198,13 +207,9 @@ def build(args):
     if args.limit_docs:
         documents = documents[: args.limit_docs]
     tokenizer = build_tokenizer(corpus.training_documents(world))  # the full corpus: both models share it
-    hidden, inter, layers, heads = SIZES[args.size]
-    config = TinyConfig(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=inter, num_hidden_layers=layers,
-                        num_attention_heads=heads, max_position_embeddings=256, causal=args.kind == "ar",
-                        bos_token_id=None, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-                        mask_token_id=tokenizer.mask_token_id, tie_word_embeddings=not args.untie)
     torch.manual_seed(args.seed)  # the same initial weights for both kinds
-    model = TinyTransformer.from_pretrained(args.init) if args.init else TinyTransformer(config)
+    model = (TinyTransformer.from_pretrained(args.init) if args.init
+             else TinyTransformer(model_config(args.size, args.kind, tokenizer, tie=not args.untie)))
     if args.untie and model.config.tie_word_embeddings:
         model = untied(model)
     if model.config.causal != (args.kind == "ar"):

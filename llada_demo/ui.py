@@ -231,8 +231,7 @@ def _reversal_tab(reversal: views.Reversal):
                      preprocess=False)
     gr.Markdown("#### The whole held-out test set")
     with gr.Row(equal_height=True):
-        # At most the larger of the two sets: the items of each kind are taken from the start of each.
-        most = max(1, max(sum(c.kind == kind for c in reversal.cases) for kind in ("facts", "couplets")))
+        most = reversal.most_per_kind
         limit = gr.Slider(min(5, most), most, value=min(20, most), step=5, label="Items of each kind (facts, couplets)", scale=3,
                           elem_id="test-set-size")
         run_all = gr.Button("Run the test set", variant="primary", elem_id="run-test-set")

@@ -224,6 +224,11 @@ class Reversal:
     score: Callable[..., dict]
     measured: dict | None = None
 
+    @property
+    def most_per_kind(self) -> int:
+        """The largest number of items of one kind (facts or couplets): a test set runs up to that many of each."""
+        return max(sum(c.kind == kind for c in self.cases) for kind in ("facts", "couplets")) or 1
+
 
 # The paper's reversal poem completion (arXiv 2502.09992, Table 3): forward / reversal, in percent.
 PAPER_REVERSAL = (("GPT-4o", 0.827, 0.343), ("Qwen2.5-7B-Instruct", 0.759, 0.380), ("LLaDA-8B-Instruct", 0.518, 0.456))
@@ -286,7 +291,7 @@ def _given(trace: Trace) -> list[bool]:
 def test_set_frames(reversal: Reversal, limit) -> Iterator[tuple]:
     """Score the held-out items one by one; the table and the chart fill in as it goes."""
     try:
-        limit = limits.whole(limit, "number of items", 1, max(1, len(reversal.cases)))
+        limit = limits.whole(limit, "number of items", 1, reversal.most_per_kind)
     except ValueError as err:
         raise error(err) from None
     cases = [c for kind in ("facts", "couplets") for c in [c for c in reversal.cases if c.kind == kind][:limit]]
