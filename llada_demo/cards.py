@@ -52,13 +52,19 @@ def chain(training: dict) -> list[dict]:
     return phases_
 
 
-def option(command: str, flag: str, default: str | None = None) -> str | None:
-    """The value given to `flag` in a recorded training command ("" for a switch), else `default`."""
+def values(command: str, flag: str) -> list[str] | None:
+    """The words given to `flag` in a recorded training command ([] for a switch), None when it is absent."""
     words = command.split()
     if flag not in words:
-        return default
-    i = words.index(flag) + 1
-    return words[i] if i < len(words) and not words[i].startswith("--") else ""
+        return None
+    after = words[words.index(flag) + 1:]
+    return after[:next((i for i, w in enumerate(after) if w.startswith("--")), len(after))]
+
+
+def option(command: str, flag: str, default: str | None = None) -> str | None:
+    """The value given to `flag` in a recorded training command ("" for a switch), else `default`."""
+    given = values(command, flag)
+    return default if given is None else (given[0] if given else "")
 
 
 def t_floor(command: str) -> str:
@@ -67,11 +73,21 @@ def t_floor(command: str) -> str:
 
 def rows(command: str) -> str:
     """What a training row held, in words, from the recorded command."""
-    focus, pack = option(command, "--focus"), option(command, "--pack") is not None
-    said = [f"the fact and couplet documents plus stories making up {float(focus):.0%} of the documents"
-            if focus else "every document"]
-    if pack:
-        said.append("a fact or couplet row filled with more random facts (couplets) up to the row length")
+    focus, only, pack = option(command, "--focus"), values(command, "--only"), values(command, "--pack")
+    if only:
+        said = [f"the {' and '.join(k.removesuffix('s').replace('storie', 'story') for k in only)} documents alone"]
+    elif focus:
+        said = [f"the fact and couplet documents plus stories making up {float(focus):.0%} of the documents"]
+    else:
+        said = ["every document"]
+    packed = [k for k in ([] if pack is None else pack or ["facts", "couplets"]) if not only or k in only]
+    if "facts" in packed:
+        said.append("a fact row filled with more random facts up to the row length")
+    if "couplets" in packed:
+        join = "end-of-text" if option(command, "--couplet-join") == "eos" else "a line break"
+        said.append(f"a couplet row filled with more random couplets, joined by {join}")
+    elif not only or "couplets" in only:
+        said.append("a couplet row one couplet, then end-of-text padding")
     return "; ".join(said)
 
 

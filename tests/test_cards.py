@@ -34,3 +34,15 @@ def test_card_states_phases_objective_and_metrics(tmp_path):
     assert "| facts: reverse (fill the first item as a blank) | 10 | 60.0% (6/10) | 1.0% |" in card
     assert "| infill: masked span in the middle of held-out sentences | 20 | 25.0% (5/20) | |" in card
     assert "3,000,000" in card and "LLaDA-8B-Instruct 51.8 / 45.6" in card
+
+
+def test_rows_say_what_each_phase_trained_on():
+    base = "python -m llada_demo.train --kind diffusion --out a"
+    assert cards.rows(base) == "every document; a couplet row one couplet, then end-of-text padding"
+    assert cards.rows(base + " --focus 0.3 --pack --lr 5e-4") == (
+        "the fact and couplet documents plus stories making up 30% of the documents; a fact row filled with more "
+        "random facts up to the row length; a couplet row filled with more random couplets, joined by a line break")
+    assert cards.rows(base + " --only couplets --pack --couplet-join eos") == (
+        "the couplet documents alone; a couplet row filled with more random couplets, joined by end-of-text")
+    assert cards.rows(base + " --focus 0.3 --pack facts --seed 4").endswith(
+        "a fact row filled with more random facts up to the row length; a couplet row one couplet, then end-of-text padding")

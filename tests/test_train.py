@@ -53,6 +53,14 @@ def test_a_phase_cut_short_resumes_into_the_uninterrupted_run(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_a_checkpoint_refuses_to_resume_another_recipe(tmp_path):
+    """A folder holding a checkpoint of one recipe does not silently continue as another (it once
+    'finished' a new phase at once, from a stale step 1,250 of an older one)."""
+    run(tmp_path / "run", "diffusion", 2)
+    with pytest.raises(ValueError, match="another run.*--seed 0"):
+        run(tmp_path / "run", "diffusion", 4, "--seed", "1")
+
+
 def test_diffusion_loss_counts_only_masked_tokens():
     torch.manual_seed(0)
     model = train.TinyTransformer(train.TinyConfig(vocab_size=20, hidden_size=16, intermediate_size=32,
@@ -77,23 +85,34 @@ def test_packed_rows_fill_with_whole_facts_and_couplets_of_one_kind(world, docs)
     tok = build_tokenizer(docs)
     docs = train.focused(world, docs, 0.3, 0)  # the documents the shipped pair trains on (--focus 0.3)
     kinds = train.categories(world, docs)
-    rows = train.Rows(docs, kinds, tok, 64, pack=True)
+    rows = train.Rows(docs, kinds, tok, 64, pack=train.packed_kinds([]), couplet_join="eos")  # "--pack" alone: both
     x, lengths = rows.batch(32, torch.Generator().manual_seed(0))
     again, _ = rows.batch(32, torch.Generator().manual_seed(0))
     assert torch.equal(x, again)
     facts = {train.corpus.forward_sentence(f) for f in world.facts} | {train.corpus.reverse_sentence(f) for f in world.facts}
     seen = set()
+    couplets = {c.text for c in world.couplets} | {f"{c.line2}\n{c.line1}" for c in world.couplets}
     for row, n in zip(x.tolist(), lengths.tolist()):
         assert row[n - 1] == tok.eos_token_id and all(t == tok.eos_token_id for t in row[n:])
         text = tok.decode(row[: n - 1])
         sentences = train.corpus.split_sentences(text)
         if "\n" in text:
             seen.add(train.COUPLET)
-            assert len(text.split("\n")) % 2 == 0  # whole couplets
+            # whole couplets, one document each, kept apart by end-of-text (a line break joins two lines)
+            pieces = tok.decode(row[: n - 1], skip_special_tokens=False).split(tok.eos_token)
+            assert all(p.strip() in couplets for p in pieces) and len(pieces) >= 2
         elif sentences[0] in facts:
             seen.add(train.FACT)
             assert all(s in facts for s in sentences) and n > 40  # packed: a fact alone is ~8 tokens
     assert seen == {train.FACT, train.COUPLET}
+    # "--pack facts": a couplet row is one couplet then end-of-text padding, as LLaDA pads an SFT answer
+    rows = train.Rows(docs, kinds, tok, 64, pack=train.packed_kinds(["facts"]))
+    x, lengths = rows.batch(32, torch.Generator().manual_seed(0))
+    texts = [tok.decode(row[: n - 1], skip_special_tokens=False) for row, n in zip(x.tolist(), lengths.tolist())]
+    assert any(t in couplets for t in texts) and not any("\n" in t and t not in couplets for t in texts)
+    fact_rows = [n for t, n in zip(texts, lengths.tolist())
+                 if "\n" not in t and train.corpus.split_sentences(t)[0] in facts]
+    assert fact_rows and max(fact_rows) > 40  # fact rows are still packed
     args = train.parse_args(["--kind", "ar", "--out", "unused", "--size", "smoke", "--untie", "--limit-docs", "8"])
     model = train.build(args)[3]
     assert not model.config.tie_word_embeddings
@@ -102,12 +121,15 @@ def test_packed_rows_fill_with_whole_facts_and_couplets_of_one_kind(world, docs)
 
 def test_probe_reads_a_running_checkpoint(pair):
     """`python -m llada_demo.probe` rebuilds each run's model from its command and checkpoint and asks it
-    for the facts: one forward pass each, the diffusion model also backwards."""
+    for the facts: one forward pass each, the diffusion model also backwards; with couplets, as the
+    evaluation asks them."""
     from llada_demo import probe
-    dm, ar = (probe.probe(folder, n_facts=12) for folder in pair)
+    dm, ar = (probe.probe(folder, n_facts=12, n_couplets=2) for folder in pair)
     assert (dm["kind"], ar["kind"], dm["step"], ar["step"]) == ("diffusion", "ar", 3, 3)
     for report in (dm, ar):
         counts = [report[k] for k in ("train", "held_out") if k in report]
         assert sum(int(c.split("/")[1]) for c in counts) == 12
         assert 1 <= report["median_rank"] <= report["names"] == 100
     assert "reverse" in dm and "reverse" not in ar
+    assert dm["couplets_forward"].endswith("/2") and ar["couplets_forward"].endswith("/2")
+    assert dm["couplets_reverse_infill"].endswith("/2") and "couplets_reverse_infill" not in ar
