@@ -12,7 +12,8 @@ in the same order (one seed), padded with end-of-text as LLaDA pads its SFT answ
 model learns to end a text by filling the rest of the canvas with end-of-text.
 
 The run checkpoints every `--every` steps and resumes from `OUT/checkpoint.pt` when started again
-with the same command; at the end it writes a Hugging Face folder (config, safetensors, tokenizer),
+with the same command (only `--steps`, `--stop-at`, `--every` and `--threads` may change; anything else
+is refused, since it would splice two runs together); at the end it writes a Hugging Face folder (config, safetensors, tokenizer),
 `losses.csv` and `loss.png`. What it is not: no evaluation (see `evaluate.py`).
 """
 
