@@ -75,7 +75,8 @@ def rows(command: str) -> str:
     """What a training row held, in words, from the recorded command."""
     focus, only, pack = option(command, "--focus"), values(command, "--only"), values(command, "--pack")
     if only:
-        said = [f"the {' and '.join(k.removesuffix('s').replace('storie', 'story') for k in only)} documents alone"]
+        singular = {"stories": "story", "facts": "fact", "couplets": "couplet"}
+        said = [f"the {' and '.join(singular[k] for k in only)} documents alone"]
     elif focus:
         said = [f"the fact and couplet documents plus stories making up {float(focus):.0%} of the documents"]
     else:

@@ -12,9 +12,9 @@ in the same order (one seed), padded with end-of-text as LLaDA pads its SFT answ
 model learns to end a text by filling the rest of the canvas with end-of-text.
 
 The run checkpoints every `--every` steps and resumes from `OUT/checkpoint.pt` when started again
-with the same command (only `--steps`, `--stop-at`, `--every` and `--threads` may change; anything else
-is refused, since it would splice two runs together); at the end it writes a Hugging Face folder (config, safetensors, tokenizer),
-`losses.csv` and `loss.png`. What it is not: no evaluation (see `evaluate.py`).
+with the same command (only `--steps`, `--stop-at`, `--every` and `--threads` may change; anything
+else is refused, since it would splice two runs together); at the end it writes a Hugging Face folder
+(config, safetensors, tokenizer), `losses.csv` and `loss.png`. What it is not: no evaluation (see `evaluate.py`).
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 STORY, FACT, COUPLET = 0, 1, 2
+KINDS = {"stories": STORY, "facts": FACT, "couplets": COUPLET}  # as --only and --pack name them
 
 
 def categories(world, documents: list[str]) -> list[int]:
@@ -153,7 +154,7 @@ def packed_kinds(pack: list[str] | None) -> frozenset[int]:
     """The kinds whose rows `--pack` fills up: none without it, both fact and couplet rows when given alone."""
     if pack is None:
         return frozenset()
-    return frozenset({"facts": FACT, "couplets": COUPLET}[k] for k in pack or ("facts", "couplets"))
+    return frozenset(KINDS[k] for k in pack or ("facts", "couplets"))
 
 
 def diffusion_loss(model, x: torch.Tensor, lengths: torch.Tensor, mask_id: int, g: torch.Generator,
@@ -231,7 +232,7 @@ def build(args):
     if args.focus:
         documents = focused(world, documents, args.focus, args.seed)
     if args.only:
-        wanted = {{"stories": STORY, "facts": FACT, "couplets": COUPLET}[kind] for kind in args.only}
+        wanted = {KINDS[kind] for kind in args.only}
         documents = [d for d, k in zip(documents, categories(world, documents)) if k in wanted]
     if args.limit_docs:
         documents = documents[: args.limit_docs]
@@ -270,10 +271,10 @@ def train(args) -> Path:
     checkpoint = out / "checkpoint.pt"
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
-        changed = {k: (v, recipe(args).get(k)) for k, v in state.get("recipe", recipe(args)).items()
-                   if recipe(args).get(k) != v}
+        now = recipe(args)
+        changed = {k: v for k, v in state.get("recipe", now).items() if now.get(k) != v}
         if changed:
-            was = ", ".join(f"--{k.replace('_', '-')} {a}" for k, (a, _) in changed.items())
+            was = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in changed.items())
             raise ValueError(f"{checkpoint} belongs to another run (started with {was}); "
                              "resume with the options it was started with, or give a new --out.")
         model.load_state_dict(state["model"])
