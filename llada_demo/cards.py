@@ -89,6 +89,9 @@ def rows(command: str) -> str:
         said.append(f"a couplet row filled with more random couplets, joined by {join}")
     elif not only or "couplets" in only:
         said.append("a couplet row one couplet, then end-of-text padding")
+    if option(command, "--sft-prompt") == "first-line":
+        said.append("a couplet row masked as in SFT keeps its first line as the prompt"
+                    if option(command, "--kind") == "diffusion" else "`--sft-prompt` changes only the diffusion loss")
     return "; ".join(said)
 
 
@@ -103,14 +106,23 @@ def phases(training: dict) -> str:
     return "\n".join(lines)
 
 
+def sft_prompts(training: dict) -> str:
+    """How the SFT-masked half of the rows chose its prompt, phase by phase, in words."""
+    first_line = [i for i, p in enumerate(chain(training), 1) if option(p["command"], "--sft-prompt") == "first-line"]
+    if not first_line:
+        return "a random prefix"
+    phases_ = f"phase{'s' if len(first_line) > 1 else ''} {', '.join(map(str, first_line))}"
+    return f"a random prefix (in {phases_}, a couplet row its first line)"
+
+
 def model_card(folder: Path, report: dict) -> str:
     training = json.loads((folder / "training.json").read_text())
     kind = training["kind"]
     twin = "tiny-ar" if kind == "diffusion" else "tiny-llada"
     objective = ("LLaDA's masked-diffusion objective (Nie et al. 2025, Eq. 3): a mask ratio t ~ U(floor, 1) per "
                  "sequence, cross-entropy on the masked tokens only, weighted by 1/t (floor per phase: "
-                 f"{', '.join(t_floor(p['command']) for p in chain(training))}); half the sequences keep a "
-                 "random prefix unmasked, as in LLaDA's supervised fine-tuning" if kind == "diffusion" else
+                 f"{', '.join(t_floor(p['command']) for p in chain(training))}); half the sequences keep "
+                 f"{sft_prompts(training)} unmasked, as in LLaDA's supervised fine-tuning" if kind == "diffusion" else
                  "next-token prediction (causal attention, cross-entropy on every next token)")
     settings = report["settings"]
     return f"""---

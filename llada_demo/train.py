@@ -7,7 +7,9 @@
 mask ratio t ~ U(eps, 1) per sequence, every token masked with probability t, cross-entropy on the
 masked tokens only, weighted by 1/t. Half the sequences are masked as in LLaDA's SFT (Sec. 2.3): a
 random prefix (the "prompt") is kept and only the rest may be masked, which is the situation at
-generation time. `--kind ar` trains the causal twin on the next token. Both see the same documents
+generation time; with `--sft-prompt first-line` a couplet row keeps its first line instead, the
+question its second line answers (a random prefix ends there once in about 20 rows, so a model asked
+for line 2 on an empty canvas had rarely trained on exactly that). `--kind ar` trains the causal twin on the next token. Both see the same documents
 in the same order (one seed), padded with end-of-text as LLaDA pads its SFT answers, so the diffusion
 model learns to end a text by filling the rest of the canvas with end-of-text.
 
@@ -75,6 +77,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--couplet-join", choices=("newline", "eos"), default="newline",
                    help="what stands between two packed couplets: a line break (as the first shipped phases ran) or "
                         "end-of-text, the documents' boundary")
+    p.add_argument("--sft-prompt", choices=("prefix", "first-line"), default="prefix",
+                   help="what the half of the rows masked as in SFT keeps unmasked: a random prefix, or in a couplet "
+                        "row its first line (the question its second line answers; other rows keep a random prefix)")
     p.add_argument("--init", type=Path, default=None,
                    help="start from the weights of a finished run (a second phase) instead of from scratch")
     p.add_argument("--focus", type=float, default=0.0,
@@ -124,8 +129,8 @@ class Rows:
         self.ids = [tokenizer.encode(d, add_special_tokens=False)[: seq_len - 1] for d in documents]
         self.kinds, self.seq_len, self.pack = kinds, seq_len, pack
         self.eos = tokenizer.eos_token_id
-        newline = tokenizer.encode("a\na", add_special_tokens=False)[1:-1]
-        self.joins = {FACT: [], COUPLET: [self.eos] if couplet_join == "eos" else newline}
+        [self.line_break] = tokenizer.encode("a\na", add_special_tokens=False)[1:-1]  # one token
+        self.joins = {FACT: [], COUPLET: [self.eos] if couplet_join == "eos" else [self.line_break]}
         self.by_kind = {k: [i for i, c in enumerate(kinds) if c == k] for k in (FACT, COUPLET)}
 
     def row(self, i: int, g: torch.Generator) -> list[int]:
@@ -158,13 +163,23 @@ def packed_kinds(pack: list[str] | None) -> frozenset[int]:
 
 
 def diffusion_loss(model, x: torch.Tensor, lengths: torch.Tensor, mask_id: int, g: torch.Generator,
-                   t_floor: float = EPS) -> torch.Tensor:
-    """LLaDA's masked-diffusion loss on a batch x (B, L); half the rows keep a random prompt prefix."""
+                   t_floor: float = EPS, line_break: int | None = None) -> torch.Tensor:
+    """LLaDA's masked-diffusion loss on a batch x (B, L); half the rows keep a random prompt prefix.
+
+    With `line_break` (its token id), a row holding one keeps everything up to and including its first
+    line break as the prompt instead: a couplet's first line, the question its second line answers, as
+    LLaDA's SFT keeps the whole user turn and masks only the answer (Sec. 2.3). The random draws are
+    the same either way.
+    """
     B, L = x.shape
     t = t_floor + (1 - t_floor) * torch.rand(B, 1, generator=g)  # (B, 1) mask ratio per sequence
     is_masked = torch.rand(B, L, generator=g) < t  # (B, L)
     sft = torch.rand(B, 1, generator=g) < 0.5  # (B, 1) rows masked as in SFT
     prompt_len = (torch.rand(B, 1, generator=g) * (lengths[:, None] - 1)).long()  # (B, 1) keep 0..len-2 tokens
+    if line_break is not None:
+        breaks = x == line_break  # (B, L)
+        first_line = breaks.int().argmax(1, keepdim=True) + 1  # (B, 1) tokens up to the first line break
+        prompt_len = torch.where(breaks.any(1, keepdim=True), first_line, prompt_len)
     keep = sft & (torch.arange(L)[None] < prompt_len)  # (B, L)
     is_masked &= ~keep
     noisy = torch.where(is_masked, mask_id, x)
@@ -264,6 +279,7 @@ def train(args) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     documents, kinds, tokenizer, model = build(args)
     data = Rows(documents, kinds, tokenizer, args.seq_len, packed_kinds(args.pack), args.couplet_join)
+    line_break = data.line_break if args.sft_prompt == "first-line" else None
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
     data_g = torch.Generator().manual_seed(args.seed)  # batches: identical for both kinds
     mask_g = torch.Generator().manual_seed(args.seed + 1)  # mask ratios and masks
@@ -294,7 +310,7 @@ def train(args) -> Path:
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, args)
         if args.kind == "diffusion":
-            loss = diffusion_loss(model, x, lengths, tokenizer.mask_token_id, mask_g, args.t_floor)
+            loss = diffusion_loss(model, x, lengths, tokenizer.mask_token_id, mask_g, args.t_floor, line_break)
         else:
             loss = ar_loss(model, x)
         optimizer.zero_grad(set_to_none=True)

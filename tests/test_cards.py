@@ -46,3 +46,18 @@ def test_rows_say_what_each_phase_trained_on():
         "the couplet documents alone; a couplet row filled with more random couplets, joined by end-of-text")
     assert cards.rows(base + " --focus 0.3 --pack facts --seed 4").endswith(
         "a fact row filled with more random facts up to the row length; a couplet row one couplet, then end-of-text padding")
+    assert cards.rows(base + " --only couplets --sft-prompt first-line") == (
+        "the couplet documents alone; a couplet row one couplet, then end-of-text padding; "
+        "a couplet row masked as in SFT keeps its first line as the prompt")
+    assert cards.rows(base.replace("diffusion", "ar") + " --only couplets --sft-prompt first-line").endswith(
+        "`--sft-prompt` changes only the diffusion loss")
+
+
+def test_the_card_names_the_phases_whose_sft_prompt_was_a_couplets_first_line():
+    def phase(i, more=""):
+        return {"command": f"python -m llada_demo.train --kind diffusion --seed {i}{more}"}
+
+    one, two, three = phase(1), phase(2, " --sft-prompt first-line"), phase(3, " --sft-prompt first-line")
+    assert cards.sft_prompts(one) == "a random prefix"
+    assert cards.sft_prompts({**three, "previous_phase": {**two, "previous_phase": one}}) == (
+        "a random prefix (in phases 2, 3, a couplet row its first line)")

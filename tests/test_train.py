@@ -71,6 +71,43 @@ def test_diffusion_loss_counts_only_masked_tokens():
     assert loss.item() > 0 and loss.requires_grad
 
 
+def test_first_line_sft_keeps_a_couplets_first_line_as_the_prompt(world, docs):
+    """--sft-prompt first-line: an SFT-masked couplet row keeps exactly its first line and line break
+    (the question), the rest is masked; a fact row keeps a random prefix; the random draws are unchanged."""
+    from llada_demo.tokenizer import build_tokenizer
+    tok = build_tokenizer(docs)
+    couplet, fact = world.couplets[0].text, train.corpus.forward_sentence(world.facts[0])
+    rows = [tok.encode(d, add_special_tokens=False) + [tok.eos_token_id] for d in (couplet, fact)] * 32
+    width = max(map(len, rows)) + 4
+    x = torch.tensor([r + [tok.eos_token_id] * (width - len(r)) for r in rows])  # (64, width)
+    lengths = torch.tensor([len(r) for r in rows])
+    seen = {}
+    model = train.TinyTransformer(train.model_config("smoke", "diffusion", tok, tie=True))
+
+    def recorder(noisy):  # the model, noting the masked input it was given
+        seen["noisy"] = noisy
+        return model(noisy)
+
+    mask = tok.mask_token_id
+    line_break = tok.encode("a\na", add_special_tokens=False)[1]
+    first_line = tok.encode(couplet.split("\n")[0], add_special_tokens=False) + [line_break]
+    # t_floor 1: every token is masked except a kept prompt, so each row shows what it kept
+    train.diffusion_loss(recorder, x, lengths, mask, torch.Generator().manual_seed(0), 1.0, line_break)
+    by_line = seen.pop("noisy")
+    train.diffusion_loss(recorder, x, lengths, mask, torch.Generator().manual_seed(0), 1.0)
+    by_prefix = seen.pop("noisy")
+    kept_couplets = 0
+    for r in range(0, 64, 2):  # couplet rows: all masked, or the first line kept and all after it masked
+        kept = (by_line[r] != mask).sum().item()
+        assert kept in (0, len(first_line))
+        if kept:
+            kept_couplets += 1
+            assert by_line[r, :kept].tolist() == first_line
+        assert (by_prefix[r] != mask).sum().item() == 0 or kept  # the same rows are masked as in SFT
+    assert 8 < kept_couplets < 24  # about half
+    assert torch.equal(by_line[1::2], by_prefix[1::2])  # fact rows: a random prefix either way
+
+
 def test_evaluation_runs_on_a_pair(pair):
     report = evaluate.evaluate(str(pair[0]), str(pair[1]), limit=2)
     assert report["reversal"]["facts"]["ar_forward"]["n"] == 2
