@@ -106,6 +106,12 @@ def phases(training: dict) -> str:
     return "\n".join(lines)
 
 
+def floors(training: dict) -> str:
+    """The mask-ratio floor of each phase, in words (once when every phase used the same)."""
+    each = [t_floor(p["command"]) for p in chain(training)]
+    return f"floor {each[0]} in every phase" if len(set(each)) == 1 else f"floor per phase: {', '.join(each)}"
+
+
 def sft_prompts(training: dict) -> str:
     """How the SFT-masked half of the rows chose its prompt, phase by phase, in words."""
     first_line = [i for i, p in enumerate(chain(training), 1) if option(p["command"], "--sft-prompt") == "first-line"]
@@ -120,8 +126,8 @@ def model_card(folder: Path, report: dict) -> str:
     kind = training["kind"]
     twin = "tiny-ar" if kind == "diffusion" else "tiny-llada"
     objective = ("LLaDA's masked-diffusion objective (Nie et al. 2025, Eq. 3): a mask ratio t ~ U(floor, 1) per "
-                 "sequence, cross-entropy on the masked tokens only, weighted by 1/t (floor per phase: "
-                 f"{', '.join(t_floor(p['command']) for p in chain(training))}); half the sequences keep "
+                 f"sequence, cross-entropy on the masked tokens only, weighted by 1/t ({floors(training)}); "
+                 "half the sequences keep "
                  f"{sft_prompts(training)} unmasked, as in LLaDA's supervised fine-tuning" if kind == "diffusion" else
                  "next-token prediction (causal attention, cross-entropy on every next token)")
     settings = report["settings"]

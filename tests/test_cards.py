@@ -31,6 +31,8 @@ def test_card_states_phases_objective_and_metrics(tmp_path):
     assert "Phase 1: `python -m llada_demo.train --kind diffusion --out a --steps 100`" in card
     assert "Phase 2: `python -m llada_demo.train --kind diffusion --init a --out b --steps 50 --t-floor 0.1`" in card
     assert "floor per phase: 0.001, 0.1" in card
+    (tmp_path / "training.json").write_text(json.dumps({**second, "command": first["command"]}))
+    assert "(floor 0.001 in every phase)" in cards.model_card(tmp_path, REPORT)  # said once when all agree
     assert "| facts: reverse (fill the first item as a blank) | 10 | 60.0% (6/10) | 1.0% |" in card
     assert "| infill: masked span in the middle of held-out sentences | 20 | 25.0% (5/20) | |" in card
     assert "3,000,000" in card and "LLaDA-8B-Instruct 51.8 / 45.6" in card
