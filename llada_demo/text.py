@@ -26,9 +26,20 @@ def prompt_ids(tokenizer, prompt: str, chat: bool, history: tuple[tuple[str, str
 
 
 def display_texts(tokenizer, ids: Iterable[int]) -> dict[int, str]:
-    """id -> the text that token contributes (leading space included), for every non-negative id."""
-    return {i: tokenizer.decode([i], skip_special_tokens=False, clean_up_tokenization_spaces=False)
-            for i in set(ids) if i >= 0}
+    """id -> the text that token contributes (leading space included), for every non-negative id.
+
+    Each token is decoded after a reference token and the reference's text cut off: decoded alone, a
+    SentencePiece-style "▁word" loses its space (the decoder drops a leading one), and joined texts
+    then run together ("Linin.Vasa'sneighbour").
+    """
+    ref = tokenizer.encode("a", add_special_tokens=False)
+    lead = tokenizer.decode(ref, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+    texts = {}
+    for i in {i for i in ids if i >= 0}:
+        both = tokenizer.decode(ref + [i], skip_special_tokens=False, clean_up_tokenization_spaces=False)
+        alone = tokenizer.decode([i], skip_special_tokens=False, clean_up_tokenization_spaces=False)
+        texts[i] = both[len(lead):] if both.startswith(lead) else alone
+    return texts
 
 
 def answer_text(tokenizer, tokens: Iterable[int], mask_id: int, eos_ids: Iterable[int]) -> str:

@@ -264,7 +264,8 @@ def ask_frames(reversal: Reversal, index, direction) -> Iterator[tuple]:
     for name, trace in (("Diffusion", d), ("Autoregressive", a)):
         if trace is not None:
             said = answer_of(trace, direction, case)
-            verdicts.append(f"{name}: {'✅' if case.correct(said, answer) else '❌'} “{escape(said.strip())}”")
+            # In words, not ✅/❌: those need a colour-emoji font, which many machines lack (a box then).
+            verdicts.append(f"{name}: “{escape(said.strip())}” ({'right' if case.correct(said, answer) else 'wrong'})")
     yield (gr.skip(), gr.skip(), f"**Question:** `{question.strip()}` · expected: **{answer}** · " + " · ".join(verdicts))
 
 

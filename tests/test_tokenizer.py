@@ -84,3 +84,21 @@ def test_save_and_load(tok, sample, tmp_path):
         ids = loaded.encode(doc)
         assert ids == tok.encode(doc)
         assert loaded.decode(ids) == doc
+
+
+def test_display_texts_join_into_the_decoded_text(tok, tmp_path):
+    """Each token's display text keeps its leading space (decoded alone, "▁Linin" would lose it and an
+    answer read "Linin.Vasa'sneighbour"), for the word-level tokenizer and byte-level and WordPiece-like ones."""
+    from tests.standins import families
+    from llada_demo.text import display_texts
+    text = "Zox's mother is Linin.\nThe cat slept, then sang."
+    families.qwen(tmp_path / "qwen")
+    families.modernbert_chat(tmp_path / "bert")
+    for tokenizer in (tok, AutoTokenizer.from_pretrained(tmp_path / "qwen"), AutoTokenizer.from_pretrained(tmp_path / "bert")):
+        ids = tokenizer.encode(text, add_special_tokens=False)
+        shown = display_texts(tokenizer, ids)
+        # (a decoder drops the leading space of a whole text and, in the word-level one, of a line; a token
+        # shown alone keeps its own)
+        joined = "".join(shown[i] for i in ids).lstrip(" ").replace("\n ", "\n")
+        assert joined == tokenizer.decode(ids, clean_up_tokenization_spaces=False), tokenizer.name_or_path
+    assert display_texts(tok, [tok.mask_token_id, tok.eos_token_id]) == {2: "<|mask|>", 1: "<|endoftext|>"}
