@@ -9,9 +9,10 @@ masked tokens only, weighted by 1/t. Half the sequences are masked as in LLaDA's
 random prefix (the "prompt") is kept and only the rest may be masked, which is the situation at
 generation time; with `--sft-prompt first-line` a couplet row keeps its first line instead, the
 question its second line answers (a random prefix ends there once in about 20 rows, so a model asked
-for line 2 on an empty canvas had rarely trained on exactly that). `--kind ar` trains the causal twin on the next token. Both see the same documents
-in the same order (one seed), padded with end-of-text as LLaDA pads its SFT answers, so the diffusion
-model learns to end a text by filling the rest of the canvas with end-of-text.
+for line 2 on an empty canvas had rarely trained on exactly that). `--kind ar` trains the causal twin
+on the next token. Both see the same documents in the same order (one seed), padded with end-of-text
+as LLaDA pads its SFT answers, so the diffusion model learns to end a text by filling the rest of the
+canvas with end-of-text.
 
 The run checkpoints every `--every` steps and resumes from `OUT/checkpoint.pt` when started again
 with the same command (only `--steps`, `--stop-at`, `--every` and `--threads` may change; anything
