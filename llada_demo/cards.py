@@ -67,6 +67,11 @@ def option(command: str, flag: str, default: str | None = None) -> str | None:
     return default if given is None else (given[0] if given else "")
 
 
+def first_line_prompt(command: str) -> bool:
+    """Whether the phase's SFT-masked couplet rows kept their first line as the prompt (`--sft-prompt`)."""
+    return option(command, "--sft-prompt") == "first-line"
+
+
 def t_floor(command: str) -> str:
     return option(command, "--t-floor", "0.001")
 
@@ -89,7 +94,7 @@ def rows(command: str) -> str:
         said.append(f"a couplet row filled with more random couplets, joined by {join}")
     elif not only or "couplets" in only:
         said.append("a couplet row one couplet, then end-of-text padding")
-    if option(command, "--sft-prompt") == "first-line":
+    if first_line_prompt(command):
         said.append("a couplet row masked as in SFT keeps its first line as the prompt"
                     if option(command, "--kind") == "diffusion" else "`--sft-prompt` changes only the diffusion loss")
     return "; ".join(said)
@@ -114,7 +119,7 @@ def floors(training: dict) -> str:
 
 def sft_prompts(training: dict) -> str:
     """How the SFT-masked half of the rows chose its prompt, phase by phase, in words."""
-    first_line = [i for i, p in enumerate(chain(training), 1) if option(p["command"], "--sft-prompt") == "first-line"]
+    first_line = [i for i, p in enumerate(chain(training), 1) if first_line_prompt(p["command"])]
     if not first_line:
         return "a random prefix"
     phases_ = f"phase{'s' if len(first_line) > 1 else ''} {', '.join(map(str, first_line))}"

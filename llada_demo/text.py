@@ -37,8 +37,8 @@ def display_texts(tokenizer, ids: Iterable[int]) -> dict[int, str]:
     texts = {}
     for i in {i for i in ids if i >= 0}:
         both = tokenizer.decode(ref + [i], skip_special_tokens=False, clean_up_tokenization_spaces=False)
-        alone = tokenizer.decode([i], skip_special_tokens=False, clean_up_tokenization_spaces=False)
-        texts[i] = both[len(lead):] if both.startswith(lead) else alone
+        texts[i] = (both[len(lead):] if both.startswith(lead) else
+                    tokenizer.decode([i], skip_special_tokens=False, clean_up_tokenization_spaces=False))
     return texts
 
 
