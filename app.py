@@ -56,7 +56,7 @@ def random_tiny_model():
     import torch
 
     from llada_demo import corpus
-    from llada_demo.models import DIFFUSION, Loaded, NeverGuessMask
+    from llada_demo.models import DIFFUSION, Loaded
     from llada_demo.modeling import TinyConfig, TinyTransformer
     from llada_demo.tokenizer import build_tokenizer
 
@@ -64,7 +64,6 @@ def random_tiny_model():
     torch.manual_seed(0)
     model = TinyTransformer(TinyConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128,
                                        num_hidden_layers=2, num_attention_heads=2)).eval()
-    model = NeverGuessMask(model, tokenizer.mask_token_id)  # as a trained model never does
     return Loaded(name="random-tiny", kind=DIFFUSION, model=model, tokenizer=tokenizer,
                   mask_id=tokenizer.mask_token_id, eos_ids=(tokenizer.eos_token_id,), chat=False, device="cpu",
                   parameters=sum(p.numel() for p in model.parameters()),

@@ -78,6 +78,12 @@ def reverse_process(model, x: torch.Tensor, attention_mask: torch.Tensor | None,
         for i in range(steps_per_block):
             is_masked = x[:, P:] == mask_id  # (B, L)
             logits = model_logits(model, x, attention_mask, is_given, cfg_scale, mask_id)  # (B, P + L, V)
+            # [MASK] is never a training target, so a trained model gives it almost no probability, but a
+            # Gumbel draw at temperature > 0 on an odd prompt can still pick it (the shipped model did, for
+            # "<b>owl</b> &amp;", seed 180); committing it would leave a hole that this block's schedule,
+            # counted when the block began, never fills. So it is never a guess. (The official code lacks
+            # this line; its outputs differ only where it would have committed [MASK].)
+            logits[..., mask_id] = -torch.inf
             # The Gumbel draw covers the whole canvas, as in the official code, so the RNG stream matches.
             guesses = add_gumbel_noise(logits, temperature, generator)[:, P:].argmax(-1)  # (B, L)
             probs = None

@@ -143,20 +143,6 @@ class Loaded:
     source: str = ""  # where the weights came from: a folder or a hub id
 
 
-class NeverGuessMask(torch.nn.Module):
-    """A model that never proposes the mask token, as a trained mask predictor never does (the mask is
-    never a training target). For untrained stand-ins only: it changes the logits the sampler sees."""
-
-    def __init__(self, model: torch.nn.Module, mask_id: int):
-        super().__init__()
-        self.model, self.mask_id, self.config = model, mask_id, model.config
-
-    def forward(self, input_ids, attention_mask=None, **kwargs):
-        out = self.model(input_ids, attention_mask=attention_mask, **kwargs)
-        out.logits[..., self.mask_id] = -1e9  # not -inf: CFG subtracts two rows of logits
-        return out
-
-
 def pick_device() -> str:
     if torch.cuda.is_available():
         return "cuda"

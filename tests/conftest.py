@@ -13,7 +13,21 @@ torch.set_num_threads(1)
 
 import llada_demo  # noqa: E402,F401
 from llada_demo.modeling import TinyConfig, TinyTransformer  # noqa: E402
-from llada_demo.models import NeverGuessMask  # noqa: E402
+
+
+class NeverGuessMask(torch.nn.Module):
+    """An untrained model that never proposes the mask token, so that the official sampler (which does not
+    exclude it, tests/reference_llada.py) and ours, which does, can be compared token for token."""
+
+    def __init__(self, model: torch.nn.Module, mask_id: int):
+        super().__init__()
+        self.model, self.mask_id, self.config = model, mask_id, model.config
+
+    def forward(self, input_ids, attention_mask=None, **kwargs):
+        out = self.model(input_ids, attention_mask=attention_mask, **kwargs)
+        out.logits[..., self.mask_id] = -1e9  # not -inf: CFG subtracts two rows of logits
+        return out
+
 
 VOCAB = 64
 MASK_ID = 3

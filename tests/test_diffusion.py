@@ -176,3 +176,47 @@ def test_bad_settings_raise_before_any_forward_pass(diffusion_model, kwargs, fra
 def test_sample_rejects_a_batch(diffusion_model):
     with pytest.raises(ValueError, match="one prompt"):
         diffusion.sample(diffusion_model, prompt(batch=2), steps=4, gen_length=8, block_length=8, mask_id=MASK_ID)
+
+
+class PrefersMask(torch.nn.Module):
+    """An untrained model whose favourite guess everywhere is the mask token itself."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.config = model, model.config
+
+    def forward(self, input_ids, attention_mask=None):
+        out = self.model(input_ids, attention_mask=attention_mask)
+        out.logits[..., MASK_ID] += 50.0
+        return out
+
+
+@pytest.mark.parametrize("steps,gen_length,block_length,temperature,cfg_scale,remasking", GRID)
+def test_the_mask_token_is_never_committed(steps, gen_length, block_length, temperature, cfg_scale, remasking):
+    """Each position is committed exactly once and the answer has no holes, even when [MASK] is the model's
+    top guess; the official sampler, which does not exclude it, leaves holes with the same model."""
+    from tests.conftest import tiny
+
+    model = PrefersMask(tiny(causal=False))
+    kwargs = dict(steps=steps, gen_length=gen_length, block_length=block_length, temperature=temperature,
+                  cfg_scale=cfg_scale, remasking=remasking, mask_id=MASK_ID)
+    torch.manual_seed(0)
+    stream = list(diffusion.sample(model, prompt(), **kwargs))
+    committed = sorted(pos for step in stream for pos in step.committed)
+    assert committed == list(range(gen_length))
+    assert MASK_ID not in stream[-1].tokens and MASK_ID not in stream[-1].proposals
+    torch.manual_seed(0)
+    assert MASK_ID in reference_llada.generate(model, prompt(), **kwargs)[0, 5:].tolist()
+
+
+def test_the_shipped_model_fills_every_position_where_it_once_drew_the_mask():
+    """The run CI found: at temperature 1 the shipped model's Gumbel draw picked [MASK] for a position,
+    which then stayed masked to the end."""
+    from llada_demo import runs
+    from llada_demo.models import load
+
+    loaded = load("tiny-llada")
+    steps = list(runs.denoise(loaded, "<b>owl</b> &amp;", gen_length=32, steps=14, block_length=16,
+                              remasking="random", temperature=1.0, cfg_scale=0.0, seed=180))[-1].steps
+    assert loaded.mask_id not in steps[-1].tokens
+    assert sorted(pos for step in steps for pos in step.committed) == list(range(32))
