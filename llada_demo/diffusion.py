@@ -6,7 +6,7 @@ block are committed, as many as the schedule says, and every other guess goes ba
 
 `reverse_process` is the one implementation of the algorithm: a batched generator of internal tensors.
 `generate` drains it and returns token ids, exactly as the authors' `generate.py` does (same RNG draws,
-in the same order, so a seed gives the same tokens). `sample` runs it for one sequence and turns every
+in the same order, so a seed gives the same tokens), except that [MASK] is never a guess. `sample` runs it for one sequence and turns every
 forward pass into a frozen `Step` for the page; what it measures for the page never touches the RNG.
 
 What it is not: it knows nothing about tokenizers, chat templates or rendering; `model` is anything
