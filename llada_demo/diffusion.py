@@ -6,8 +6,9 @@ block are committed, as many as the schedule says, and every other guess goes ba
 
 `reverse_process` is the one implementation of the algorithm: a batched generator of internal tensors.
 `generate` drains it and returns token ids, exactly as the authors' `generate.py` does (same RNG draws,
-in the same order, so a seed gives the same tokens), except that [MASK] is never a guess. `sample` runs it for one sequence and turns every
-forward pass into a frozen `Step` for the page; what it measures for the page never touches the RNG.
+in the same order, so a seed gives the same tokens), except that [MASK] is never a guess. `sample` runs
+it for one sequence and turns every forward pass into a frozen `Step` for the page; what it measures for
+the page never touches the RNG.
 
 What it is not: it knows nothing about tokenizers, chat templates or rendering; `model` is anything
 called as `model(input_ids, attention_mask=...)` that returns an object with `.logits`.
@@ -79,10 +80,9 @@ def reverse_process(model, x: torch.Tensor, attention_mask: torch.Tensor | None,
             is_masked = x[:, P:] == mask_id  # (B, L)
             logits = model_logits(model, x, attention_mask, is_given, cfg_scale, mask_id)  # (B, P + L, V)
             # [MASK] is never a training target, so a trained model gives it almost no probability, but a
-            # Gumbel draw at temperature > 0 on an odd prompt can still pick it (the shipped model did, for
-            # "<b>owl</b> &amp;", seed 180); committing it would leave a hole that this block's schedule,
-            # counted when the block began, never fills. So it is never a guess. (The official code lacks
-            # this line; its outputs differ only where it would have committed [MASK].)
+            # Gumbel draw at temperature > 0 on an odd prompt can still pick it; committing it would leave a
+            # hole that this block's schedule, counted when the block began, never fills. The official code
+            # lacks this line; its tokens differ only where it would have committed [MASK].
             logits[..., mask_id] = -torch.inf
             # The Gumbel draw covers the whole canvas, as in the official code, so the RNG stream matches.
             guesses = add_gumbel_noise(logits, temperature, generator)[:, P:].argmax(-1)  # (B, L)

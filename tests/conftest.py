@@ -15,17 +15,18 @@ import llada_demo  # noqa: E402,F401
 from llada_demo.modeling import TinyConfig, TinyTransformer  # noqa: E402
 
 
-class NeverGuessMask(torch.nn.Module):
-    """An untrained model that never proposes the mask token, so that the official sampler (which does not
-    exclude it, tests/reference_llada.py) and ours, which does, can be compared token for token."""
+class MaskLogitShift(torch.nn.Module):
+    """A model with `shift` added to the mask token's logit. With -1e9 it never proposes [MASK], so the
+    official sampler (which does not exclude it, tests/reference_llada.py) and ours, which does, can be
+    compared token for token; with a large positive shift [MASK] is its top guess everywhere."""
 
-    def __init__(self, model: torch.nn.Module, mask_id: int):
+    def __init__(self, model: torch.nn.Module, mask_id: int, shift: float):
         super().__init__()
-        self.model, self.mask_id, self.config = model, mask_id, model.config
+        self.model, self.mask_id, self.shift, self.config = model, mask_id, shift, model.config
 
     def forward(self, input_ids, attention_mask=None, **kwargs):
         out = self.model(input_ids, attention_mask=attention_mask, **kwargs)
-        out.logits[..., self.mask_id] = -1e9  # not -inf: CFG subtracts two rows of logits
+        out.logits[..., self.mask_id] += self.shift  # not -inf: CFG subtracts two rows of logits
         return out
 
 
@@ -46,7 +47,7 @@ def tiny(causal: bool, seed: int = 0, vocab: int = VOCAB) -> TinyTransformer:
 
 @pytest.fixture(scope="session")
 def diffusion_model():
-    return NeverGuessMask(tiny(causal=False), MASK_ID)
+    return MaskLogitShift(tiny(causal=False), MASK_ID, -1e9)
 
 
 @pytest.fixture(scope="session")

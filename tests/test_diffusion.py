@@ -8,7 +8,7 @@ import torch
 
 from llada_demo import diffusion
 from llada_demo.schedule import block_spans, num_transfer_tokens
-from tests.conftest import MASK_ID, VOCAB
+from tests.conftest import MASK_ID, VOCAB, MaskLogitShift, tiny
 from tests import reference_llada
 
 GRID = [
@@ -178,26 +178,11 @@ def test_sample_rejects_a_batch(diffusion_model):
         diffusion.sample(diffusion_model, prompt(batch=2), steps=4, gen_length=8, block_length=8, mask_id=MASK_ID)
 
 
-class PrefersMask(torch.nn.Module):
-    """An untrained model whose favourite guess everywhere is the mask token itself."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model, self.config = model, model.config
-
-    def forward(self, input_ids, attention_mask=None):
-        out = self.model(input_ids, attention_mask=attention_mask)
-        out.logits[..., MASK_ID] += 50.0
-        return out
-
-
 @pytest.mark.parametrize("steps,gen_length,block_length,temperature,cfg_scale,remasking", GRID)
 def test_the_mask_token_is_never_committed(steps, gen_length, block_length, temperature, cfg_scale, remasking):
     """Each position is committed exactly once and the answer has no holes, even when [MASK] is the model's
     top guess; the official sampler, which does not exclude it, leaves holes with the same model."""
-    from tests.conftest import tiny
-
-    model = PrefersMask(tiny(causal=False))
+    model = MaskLogitShift(tiny(causal=False), MASK_ID, 50.0)
     kwargs = dict(steps=steps, gen_length=gen_length, block_length=block_length, temperature=temperature,
                   cfg_scale=cfg_scale, remasking=remasking, mask_id=MASK_ID)
     torch.manual_seed(0)
