@@ -32,12 +32,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="autoregressive model for the comparison (a preset, hub id or folder); 'none' for no "
                         "comparison; auto: the AR peer that fits beside the diffusion model")
     p.add_argument("--cache-dir", default=env("HF_HUB_CACHE"),
-                   help="Hugging Face cache with downloaded weights (python -m llada_demo.download)")
+                   help="Hugging Face cache with downloaded weights (python -m llada_demo.models.download)")
     p.add_argument("--allow", action="append", default=[], help="a hub id the operator permits (repeatable)")
     p.add_argument("--trust-remote-code", action="store_true", help="let a local folder run its own model code")
     p.add_argument("--threads", type=int, default=int(env("LLADA_DEMO_THREADS", "0")) or None,
                    help="torch CPU threads (default: torch's choice)")
-    # Operator limits (llada_demo/limits.py); each flag's default comes from its LLADA_DEMO_* variable.
+    # Operator limits (llada_demo/engine/limits.py); each flag's default comes from its LLADA_DEMO_* variable.
     limit = p.add_argument_group("limits for visitors (defaults safe for a public Space)")
     for flag, help_ in (("max-gen-length", "longest generation in tokens (192)"),
                         ("max-steps", "most steps (forward passes) a run may ask for (192)"),
@@ -55,10 +55,10 @@ def random_tiny_model():
     """An untrained model with the tiny world's tokenizer: the page works, the text is noise."""
     import torch
 
-    from llada_demo import corpus
+    from llada_demo.tinyworld import corpus
     from llada_demo.models import DIFFUSION, Loaded
-    from llada_demo.modeling import TinyConfig, TinyTransformer
-    from llada_demo.tokenizer import build_tokenizer
+    from llada_demo.models.modeling import TinyConfig, TinyTransformer
+    from llada_demo.tinyworld.tokenizer import build_tokenizer
 
     tokenizer = build_tokenizer(corpus.training_documents(corpus.build_world(0)))
     torch.manual_seed(0)
@@ -122,10 +122,12 @@ def load_ar(args, diffusion_name: str = ""):
 def build(args, limits):
     """Load the models (falling back as `load_diffusion` says), lay out the page, and bound its queue:
     the concurrency follows the model actually loaded, not the one asked for."""
-    from llada_demo import corpus, runs, zerogpu
+    from llada_demo.tinyworld import corpus
+    from llada_demo.engine import runs
+    from llada_demo.models import zerogpu
     from llada_demo.models import PRESETS
-    from llada_demo.ui import PageConfig, build_demo
-    from llada_demo.views import Backend
+    from llada_demo.web.ui import PageConfig, build_demo
+    from llada_demo.web.views import Backend
 
     loaded, problem = load_diffusion(args)
     ar, ar_problem = load_ar(args, loaded.name)
@@ -161,9 +163,10 @@ def build(args, limits):
 
 def reversal_backend(loaded, ar, world):
     """The Reversal tab's functions on the tiny pair, with the shipped measured report if present."""
-    from llada_demo import evaluate, runs
+    from llada_demo.tinyworld import evaluate
+    from llada_demo.engine import runs
     from llada_demo.models import ASSETS
-    from llada_demo.views import Reversal
+    from llada_demo.web.views import Reversal
 
     report = ASSETS / "evaluation.json"
     measured = json.loads(report.read_text()) if report.is_file() else None
@@ -193,8 +196,8 @@ def launch(args, **options):
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
-    from llada_demo.limits import from_args
-    from llada_demo.render import CSS
+    from llada_demo.engine.limits import from_args
+    from llada_demo.web.render import CSS
 
     limits = from_args(args)  # a bad limit fails here, before any model loads
     demo = build(args, limits)

@@ -15,8 +15,9 @@ import time
 
 import torch
 
-from llada_demo import autoregressive, diffusion, models
-from llada_demo.text import prompt_ids
+from llada_demo.engine import autoregressive, diffusion
+from llada_demo import models
+from llada_demo.engine.text import prompt_ids
 
 
 def timed(fn, repeats: int) -> float:

@@ -17,9 +17,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from llada_demo import diffusion  # noqa: E402
-from llada_demo.modeling import TinyConfig, TinyTransformer  # noqa: E402
-from llada_demo.train import SIZES  # noqa: E402
+from llada_demo.engine import diffusion  # noqa: E402
+from llada_demo.models.modeling import TinyConfig, TinyTransformer  # noqa: E402
+from llada_demo.tinyworld.train import SIZES  # noqa: E402
 
 MASK_ID, VOCAB = 2, 1200
 SETTINGS = dict(steps=128, gen_length=128, block_length=32, temperature=0.0, cfg_scale=0.0,

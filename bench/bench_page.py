@@ -23,9 +23,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import torch  # noqa: E402
 
 import app  # noqa: E402
-from llada_demo import runs, views  # noqa: E402
+from llada_demo.engine import runs  # noqa: E402
+from llada_demo.web import views  # noqa: E402
 from llada_demo.models import load  # noqa: E402
-from llada_demo.render import canvas_html, status_text  # noqa: E402
+from llada_demo.web.render import canvas_html, status_text  # noqa: E402
 
 PROMPT = "Kilm lived near the market with a lazy owl."
 

@@ -29,7 +29,7 @@ forward at 1,000 steps, 23/200 at 1,250; from the second shipped pair's diffusio
 2 of 50 held-out second lines) 97/200 at 500 steps, 155/200 (38/50 held out) at 1,000, 155/200 forward
 and 147/200 backward at 1,250.
 
-What this is not: the training script (see `llada_demo/train.py`), and no timing goal.
+What this is not: the training script (see `llada_demo/tinyworld/train.py`), and no timing goal.
 """
 
 from __future__ import annotations
@@ -40,10 +40,10 @@ import time
 import torch
 import torch.nn.functional as F
 
-from llada_demo import corpus
-from llada_demo.modeling import TinyTransformer
-from llada_demo.tokenizer import build_tokenizer
-from llada_demo.train import model_config
+from llada_demo.tinyworld import corpus
+from llada_demo.models.modeling import TinyTransformer
+from llada_demo.tinyworld.tokenizer import build_tokenizer
+from llada_demo.tinyworld.train import model_config
 
 
 def items(tokenizer, world, kind: str, n: int) -> tuple[torch.Tensor, list, list, list[bool]]:

@@ -116,7 +116,7 @@ def run_load(url: str, clients: int, runs: int, gen_length: int, timeout_s: floa
 
 def alone(requests: dict, denoise) -> dict:
     """The last canvas of each request run by itself, one after another, through the Denoise view."""
-    from llada_demo import views
+    from llada_demo.web import views
 
     backend = views.Backend(denoise=denoise)
     out = {}
@@ -216,7 +216,7 @@ def main(argv=None) -> None:
     if not args.no_check:
         import functools
 
-        from llada_demo import runs
+        from llada_demo.engine import runs
         from llada_demo.models import load
         solo = alone(plan(args.clients, args.runs, args.gen_length), functools.partial(runs.denoise, load("tiny-llada")))
         mismatches = sum(1 for key, canvas in report.results.items() if solo[key] != canvas)

@@ -12,7 +12,7 @@ import torch  # noqa: E402
 torch.set_num_threads(1)
 
 import llada_demo  # noqa: E402,F401
-from llada_demo.modeling import TinyConfig, TinyTransformer  # noqa: E402
+from llada_demo.models.modeling import TinyConfig, TinyTransformer  # noqa: E402
 
 
 class MaskLogitShift(torch.nn.Module):
@@ -58,13 +58,13 @@ def ar_model():
 @pytest.fixture(scope="session")
 def world():
     """The tiny world of seed 0, built once for every test that reads the corpus."""
-    from llada_demo.corpus import build_world
+    from llada_demo.tinyworld.corpus import build_world
     return build_world(0)
 
 
 @pytest.fixture(scope="session")
 def docs(world):
-    from llada_demo.corpus import training_documents
+    from llada_demo.tinyworld.corpus import training_documents
     return training_documents(world)
 
 

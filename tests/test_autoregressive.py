@@ -5,7 +5,7 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from llada_demo import autoregressive
+from llada_demo.engine import autoregressive
 from tests.conftest import VOCAB
 
 

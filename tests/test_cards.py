@@ -2,7 +2,7 @@
 
 import json
 
-from llada_demo import cards
+from llada_demo.tinyworld import cards
 
 
 def entry(acc, n=10, chance=0.01):
@@ -22,14 +22,14 @@ REPORT = {
 def test_card_states_phases_objective_and_metrics(tmp_path):
     first = {"kind": "diffusion", "steps": 100, "train_seconds": 600, "threads": 1, "parameters": 3_000_000,
              "documents": 40_000, "tokens_seen": 1, "final_loss": 1.2,
-             "command": "python -m llada_demo.train --kind diffusion --out a --steps 100"}
+             "command": "python -m llada_demo.tinyworld.train --kind diffusion --out a --steps 100"}
     second = {**first, "steps": 50, "documents": 9_000, "final_loss": 0.7,
-              "command": "python -m llada_demo.train --kind diffusion --init a --out b --steps 50 --t-floor 0.1",
+              "command": "python -m llada_demo.tinyworld.train --kind diffusion --init a --out b --steps 50 --t-floor 0.1",
               "previous_phase": first}
     (tmp_path / "training.json").write_text(json.dumps(second))
     card = cards.model_card(tmp_path, REPORT)
-    assert "Phase 1: `python -m llada_demo.train --kind diffusion --out a --steps 100`" in card
-    assert "Phase 2: `python -m llada_demo.train --kind diffusion --init a --out b --steps 50 --t-floor 0.1`" in card
+    assert "Phase 1: `python -m llada_demo.tinyworld.train --kind diffusion --out a --steps 100`" in card
+    assert "Phase 2: `python -m llada_demo.tinyworld.train --kind diffusion --init a --out b --steps 50 --t-floor 0.1`" in card
     assert "floor per phase: 0.001, 0.1" in card
     (tmp_path / "training.json").write_text(json.dumps({**second, "command": first["command"]}))
     assert "(floor 0.001 in every phase)" in cards.model_card(tmp_path, REPORT)  # said once when all agree
@@ -39,7 +39,7 @@ def test_card_states_phases_objective_and_metrics(tmp_path):
 
 
 def test_rows_say_what_each_phase_trained_on():
-    base = "python -m llada_demo.train --kind diffusion --out a"
+    base = "python -m llada_demo.tinyworld.train --kind diffusion --out a"
     assert cards.rows(base) == "every document; a couplet row one couplet, then end-of-text padding"
     assert cards.rows(base + " --focus 0.3 --pack --lr 5e-4") == (
         "the fact and couplet documents plus stories making up 30% of the documents; a fact row filled with more "
@@ -57,7 +57,7 @@ def test_rows_say_what_each_phase_trained_on():
 
 def test_the_card_names_the_phases_whose_sft_prompt_was_a_couplets_first_line():
     def phase(i, more=""):
-        return {"command": f"python -m llada_demo.train --kind diffusion --seed {i}{more}"}
+        return {"command": f"python -m llada_demo.tinyworld.train --kind diffusion --seed {i}{more}"}
 
     one, two, three = phase(1), phase(2, " --sft-prompt first-line"), phase(3, " --sft-prompt first-line")
     assert cards.sft_prompts(one) == "a random prefix"

@@ -6,8 +6,11 @@ from html import escape
 
 import pytest
 
-from llada_demo import chat, models, runs, views, zerogpu
-from llada_demo.step import Trace
+from llada_demo.web import chat, views
+from llada_demo import models
+from llada_demo.engine import runs
+from llada_demo.models import zerogpu
+from llada_demo.engine.step import Trace
 from tests.standins.families import FAMILIES, put_in_cache
 
 SETTINGS = (8, 4, 8, "low_confidence", 0.0, 0.0, 0, True)  # gen_length, steps, block, remasking, T, cfg, seed, guesses
@@ -33,7 +36,7 @@ def test_turns_read_the_chatbot_value_in_its_shapes():
 
 
 def test_reply_text_stops_at_end_of_turn_and_skips_masks():
-    from llada_demo.step import Step
+    from llada_demo.engine.step import Step
     step = Step(index=0, block=0, tokens=(5, 9, 6, 2, 7), committed=(), proposals=(), confidence=())
     trace = Trace(sampler="diffusion", prompt="p", settings={}, mask_id=9, special_ids={"eos": (2,)},
                   token_text={5: " Hello", 6: " there", 7: " after"}, steps=(step,))

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from llada_demo import corpus
-from llada_demo.corpus import (
+from llada_demo.tinyworld import corpus
+from llada_demo.tinyworld.corpus import (
     CoupletItem,
     FactItem,
     InfillItem,

@@ -6,8 +6,8 @@ import itertools
 import pytest
 import torch
 
-from llada_demo import diffusion
-from llada_demo.schedule import block_spans, num_transfer_tokens
+from llada_demo.engine import diffusion
+from llada_demo.engine.schedule import block_spans, num_transfer_tokens
 from tests.conftest import MASK_ID, VOCAB, MaskLogitShift, tiny
 from tests import reference_llada
 
@@ -197,7 +197,7 @@ def test_the_mask_token_is_never_committed(steps, gen_length, block_length, temp
 def test_the_shipped_model_fills_every_position_where_it_once_drew_the_mask():
     """The run CI found: at temperature 1 the shipped model's Gumbel draw picked [MASK] for a position,
     which then stayed masked to the end."""
-    from llada_demo import runs
+    from llada_demo.engine import runs
     from llada_demo.models import load
 
     loaded = load("tiny-llada")

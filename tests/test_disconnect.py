@@ -8,7 +8,8 @@ import httpx
 import pytest
 import torch
 
-from llada_demo import runs, ui, views
+from llada_demo.engine import runs
+from llada_demo.web import ui, views
 from llada_demo.models import DIFFUSION, Loaded
 from tests.conftest import MASK_ID, VOCAB, free_port
 

@@ -14,8 +14,9 @@ import pytest
 import torch
 from gradio_client import Client
 
-from llada_demo import runs, views
-from llada_demo.limits import RunFailed
+from llada_demo.engine import runs
+from llada_demo.web import views
+from llada_demo.engine.limits import RunFailed
 from tests.conftest import free_port
 
 FAULTS = {
@@ -97,8 +98,8 @@ def test_a_good_run_after_faults_is_untouched(backend, shipped):
 
 @pytest.fixture(scope="module")
 def faulty_app(backend):
-    from llada_demo.render import CSS
-    from llada_demo.ui import build_demo
+    from llada_demo.web.render import CSS
+    from llada_demo.web.ui import build_demo
 
     demo = build_demo(backend)
     demo.queue(default_concurrency_limit=2, max_size=16)
@@ -135,8 +136,8 @@ def test_through_the_api_a_fault_is_a_sentence_and_others_go_on(faulty_app):
 
 
 def test_a_fault_while_scoring_the_test_set_ends_it_with_a_sentence():
-    from llada_demo import views
-    from llada_demo.evaluate import Case
+    from llada_demo.web import views
+    from llada_demo.tinyworld.evaluate import Case
 
     case = Case("facts", "A's mother is", "B", "B is the mother of", "A", "{}'s mother is B.", ("A", "B"), 4)
 

@@ -5,8 +5,9 @@ for the README; these tests check that every path runs on the device."""
 import pytest
 import torch
 
-from llada_demo import autoregressive, diffusion, models
-from llada_demo.text import prompt_ids
+from llada_demo.engine import autoregressive, diffusion
+from llada_demo import models
+from llada_demo.engine.text import prompt_ids
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

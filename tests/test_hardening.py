@@ -19,9 +19,10 @@ from gradio_client import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llada_demo import limits, views
-from llada_demo.limits import Limits
-from llada_demo.step import Trace
+from llada_demo.engine import limits
+from llada_demo.web import views
+from llada_demo.engine.limits import Limits
+from llada_demo.engine.step import Trace
 
 CASES: collections.Counter = collections.Counter()
 OPAQUE = "has not enabled verbose error reporting"  # Gradio's words when an unexpected exception escaped
@@ -76,7 +77,7 @@ def test_limits_refuse_nonsense_from_the_operator():
 
 def test_flags_and_environment_set_the_limits(monkeypatch):
     import app
-    from llada_demo.limits import from_args
+    from llada_demo.engine.limits import from_args
     monkeypatch.setenv("LLADA_DEMO_MAX_STEPS", "64")
     monkeypatch.setenv("LLADA_DEMO_CONCURRENCY", "1")
     got = from_args(app.parse_args(["--max-gen-length", "32", "--queue-size", "4"]))
@@ -109,7 +110,7 @@ def test_any_value_is_a_whole_number_or_a_sentence(value):
 
 def a_real_trace() -> Trace:
     """A small run of the shipped model, as the page records it."""
-    from llada_demo import runs
+    from llada_demo.engine import runs
     from llada_demo.models import load
     loaded = load("tiny-llada")
     trace = None
@@ -211,7 +212,7 @@ def test_a_mutated_trace_loads_and_renders_or_is_refused(real_trace_json, change
         assert str(err).endswith(".") and "Traceback" not in str(err)
         return
     CASES["trace schema: mutated traces accepted"] += 1
-    from llada_demo.render import canvas_html, status_text
+    from llada_demo.web.render import canvas_html, status_text
     for i in range(-1, len(trace.steps)):
         html = canvas_html(trace, i)
         status_text(trace, i)
@@ -224,7 +225,7 @@ def test_a_mutated_trace_loads_and_renders_or_is_refused(real_trace_json, change
 def backend():
     import functools
 
-    from llada_demo import runs
+    from llada_demo.engine import runs
     from llada_demo.models import load
     loaded = load("tiny-llada")
     small = Limits(max_prompt_tokens=100)

@@ -25,7 +25,7 @@ RSS_TOLERANCE_MB = 40
 
 @pytest.fixture(scope="module")
 def solo_results():
-    from llada_demo import runs
+    from llada_demo.engine import runs
     from llada_demo.models import load
     return alone(plan(CLIENTS, RUNS, GEN_LENGTH), functools.partial(runs.denoise, load("tiny-llada")))
 

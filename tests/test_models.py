@@ -6,7 +6,8 @@ import torch
 from tokenizers import Tokenizer, models as tk_models, pre_tokenizers
 from transformers import AutoModel, PreTrainedTokenizerFast
 
-from llada_demo import diffusion, models
+from llada_demo.engine import diffusion
+from llada_demo import models
 from tests.conftest import MASK_ID, VOCAB, tiny
 from tests.standins.families import remote_llada
 

@@ -7,8 +7,9 @@ import dataclasses
 import pytest
 import torch
 
-from llada_demo import autoregressive, diffusion, models
-from llada_demo.text import answer_text, prompt_ids
+from llada_demo.engine import autoregressive, diffusion
+from llada_demo import models
+from llada_demo.engine.text import answer_text, prompt_ids
 from tests.standins.families import FAMILIES, put_in_cache
 
 HUB_PRESETS = [p for p in models.PRESETS.values() if models.is_hub_id(p.source)]
@@ -54,7 +55,7 @@ def test_preset_loads_offline_from_the_cache(tmp_path, small_presets, preset):
 
 
 def test_a_preset_without_weights_offline_names_the_download_command(tmp_path, small_presets):
-    with pytest.raises(ValueError, match=r"llada-8b-instruct .*python -m llada_demo.download llada-8b-instruct"):
+    with pytest.raises(ValueError, match=r"llada-8b-instruct .*python -m llada_demo.models.download llada-8b-instruct"):
         models.load("llada-8b-instruct", device="cpu", cache_dir=str(tmp_path))
     assert models.missing(models.PRESETS["tiny-llada"]) is None  # shipped in the repository
 
@@ -76,9 +77,9 @@ def test_real_sizes_are_refused_here_before_loading(tmp_path):
 
 
 def test_download_fetches_the_named_presets_into_the_cache(tmp_path, monkeypatch, capsys):
-    """`python -m llada_demo.download` asks the hub client for each named preset's files, into the cache the
+    """`python -m llada_demo.models.download` asks the hub client for each named preset's files, into the cache the
     app reads; afterwards the preset counts as downloaded and loads offline (hub replaced by the stand-ins)."""
-    from llada_demo import download
+    from llada_demo.models import download
     asked = []
 
     def fake_snapshot_download(repo_id, cache_dir=None, allow_patterns=None, **kwargs):

@@ -3,8 +3,8 @@ end-of-text made visible, blocks, the status line."""
 
 import re
 
-from llada_demo.render import EOS_SYMBOL, NEWLINE_SYMBOL, canvas_html, colour, status_text, token_label
-from llada_demo.step import Step, Trace
+from llada_demo.web.render import EOS_SYMBOL, NEWLINE_SYMBOL, canvas_html, colour, status_text, token_label
+from llada_demo.engine.step import Step, Trace
 
 MASK = 2
 HOSTILE = {5: "<script>alert(1)</script>", 6: '<img src=x onerror="alert(1)">', 7: "\n", 8: " cat", 1: "<|endoftext|>",

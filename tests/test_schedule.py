@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from llada_demo.schedule import add_gumbel_noise, block_spans, check_settings, num_transfer_tokens
+from llada_demo.engine.schedule import add_gumbel_noise, block_spans, check_settings, num_transfer_tokens
 
 
 @pytest.mark.parametrize("masked,steps", [(32, 32), (32, 8), (32, 5), (7, 3), (1, 1), (128, 100), (5, 7)])

@@ -5,8 +5,8 @@ import random
 import pytest
 from transformers import AutoTokenizer
 
-from llada_demo.corpus import held_out_facts, infill_items, split_words
-from llada_demo.tokenizer import SPACE, build_tokenizer, display_text
+from llada_demo.tinyworld.corpus import held_out_facts, infill_items, split_words
+from llada_demo.tinyworld.tokenizer import SPACE, build_tokenizer, display_text
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_display_texts_join_into_the_decoded_text(tok, tmp_path):
     """Each token's display text keeps its leading space (decoded alone, "▁Linin" would lose it and an
     answer read "Linin.Vasa'sneighbour"), for the word-level tokenizer and byte-level and WordPiece-like ones."""
     from tests.standins import families
-    from llada_demo.text import display_texts
+    from llada_demo.engine.text import display_texts
     text = "Zox's mother is Linin.\nThe cat slept, then sang."
     families.qwen(tmp_path / "qwen")
     families.modernbert_chat(tmp_path / "bert")

@@ -6,7 +6,8 @@ import json
 import pytest
 import torch
 
-from llada_demo import evaluate, models, train
+from llada_demo.tinyworld import evaluate, train
+from llada_demo import models
 
 
 def run(out, kind, steps, *more):
@@ -27,7 +28,7 @@ def test_training_writes_a_loadable_folder_with_its_record(pair):
         loaded = models.load(str(folder), device="cpu")
         assert loaded.kind == kind and loaded.mask_id == loaded.tokenizer.mask_token_id
         summary = json.loads((folder / "training.json").read_text())
-        assert summary["steps"] == 3 and summary["command"].startswith("python -m llada_demo.train --kind")
+        assert summary["steps"] == 3 and summary["command"].startswith("python -m llada_demo.tinyworld.train --kind")
 
 
 def test_resume_continues_where_it_stopped(tmp_path):
@@ -74,7 +75,7 @@ def test_diffusion_loss_counts_only_masked_tokens():
 def test_first_line_sft_keeps_a_couplets_first_line_as_the_prompt(world, docs):
     """--sft-prompt first-line: an SFT-masked couplet row keeps exactly its first line and line break
     (the question), the rest is masked; a fact row keeps a random prefix; the random draws are unchanged."""
-    from llada_demo.tokenizer import build_tokenizer
+    from llada_demo.tinyworld.tokenizer import build_tokenizer
     tok = build_tokenizer(docs)
     couplet, fact = world.couplets[0].text, train.corpus.forward_sentence(world.facts[0])
     rows = [tok.encode(d, add_special_tokens=False) + [tok.eos_token_id] for d in (couplet, fact)] * 32
@@ -118,7 +119,7 @@ def test_evaluation_runs_on_a_pair(pair):
 def test_packed_rows_fill_with_whole_facts_and_couplets_of_one_kind(world, docs):
     """--pack: a fact row holds whole fact sentences only, a couplet row whole couplets, up to --seq-len;
     stories stay alone; both kinds draw the same rows from the same seed; untied from scratch with --untie."""
-    from llada_demo.tokenizer import build_tokenizer
+    from llada_demo.tinyworld.tokenizer import build_tokenizer
     tok = build_tokenizer(docs)
     docs = train.focused(world, docs, 0.3, 0)  # the documents the shipped pair trains on (--focus 0.3)
     kinds = train.categories(world, docs)
@@ -157,10 +158,10 @@ def test_packed_rows_fill_with_whole_facts_and_couplets_of_one_kind(world, docs)
 
 
 def test_probe_reads_a_running_checkpoint(pair):
-    """`python -m llada_demo.probe` rebuilds each run's model from its command and checkpoint and asks it
+    """`python -m llada_demo.tinyworld.probe` rebuilds each run's model from its command and checkpoint and asks it
     for the facts: one forward pass each, the diffusion model also backwards; with couplets, as the
     evaluation asks them."""
-    from llada_demo import probe
+    from llada_demo.tinyworld import probe
     dm, ar = (probe.probe(folder, n_facts=12, n_couplets=2) for folder in pair)
     assert (dm["kind"], ar["kind"], dm["step"], ar["step"]) == ("diffusion", "ar", 3, 3)
     for report in (dm, ar):

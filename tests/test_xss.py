@@ -87,8 +87,8 @@ def test_an_imported_hostile_trace_renders_its_tokens_as_text(browser_page, tmp_
 
 
 def test_the_exported_replay_of_that_trace_runs_nothing(browser_page, tmp_path):
-    from llada_demo import export
-    from llada_demo.step import Trace
+    from llada_demo.web import export
+    from llada_demo.engine.step import Trace
 
     trace = Trace.from_json(hostile_trace(tmp_path / "t.json").read_text())
     replay = export.write_html(trace, tmp_path)
@@ -107,7 +107,7 @@ def test_the_exported_replay_of_that_trace_runs_nothing(browser_page, tmp_path):
 def test_exports_are_written_under_the_apps_temporary_folder(served_app):
     from gradio_client import Client
 
-    from llada_demo import views
+    from llada_demo.web import views
     client = Client(served_app, verbose=False)
     list(client.submit("../../../etc/passwd " + PAYLOADS[0], 8, 8, 8, "low_confidence", 0.0, 0.0, 0, True,
                        api_name="/denoise"))

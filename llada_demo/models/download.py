@@ -1,7 +1,7 @@
 """Fetch presets' weights ahead of time, so that the machine can then run the app offline.
 
-    python -m llada_demo.download llada-8b-instruct qwen2.5-7b-instruct [--cache-dir DIR]
-    python -m llada_demo.download --list
+    python -m llada_demo.models.download llada-8b-instruct qwen2.5-7b-instruct [--cache-dir DIR]
+    python -m llada_demo.models.download --list
 
 Weights go to the Hugging Face cache (the hub's default, or --cache-dir, which the app reads with the
 same flag), with the hub client's progress bars; only the files a model needs to load are fetched

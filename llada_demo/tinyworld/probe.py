@@ -1,6 +1,6 @@
 """A quick look inside a training run: has the model learnt its facts yet? Seconds, not the full evaluation.
 
-    python -m llada_demo.probe runs/tiny-llada-v4 [runs/tiny-ar-v4 ...] [--facts 120]
+    python -m llada_demo.tinyworld.probe runs/tiny-llada-v4 [runs/tiny-ar-v4 ...] [--facts 120]
 
 For each run folder it loads `checkpoint.pt` (the weights as of the last checkpoint, while the run goes
 on) and asks, for the first `--facts` facts of the tiny world, for the second name of the forward
@@ -22,18 +22,18 @@ from pathlib import Path
 
 import torch
 
-from llada_demo import corpus, evaluate
+from llada_demo.tinyworld import corpus, evaluate
 from llada_demo.models import Loaded
-from llada_demo.modeling import TinyTransformer
-from llada_demo.tokenizer import build_tokenizer
-from llada_demo.train import model_config, parse_args
+from llada_demo.models.modeling import TinyTransformer
+from llada_demo.tinyworld.tokenizer import build_tokenizer
+from llada_demo.tinyworld.train import model_config, parse_args
 
 
 def model_of(folder: Path, tokenizer) -> tuple[str, int, TinyTransformer]:
     """(kind, step, model) of a run folder: the model its command builds, with its checkpoint's weights."""
     if not (folder / "checkpoint.pt").is_file():
         raise ValueError(f"{folder} has no checkpoint.pt yet: a run writes one every --every steps.")
-    args = parse_args((folder / "command.txt").read_text().split()[3:])  # after "python -m llada_demo.train"
+    args = parse_args((folder / "command.txt").read_text().split()[3:])  # after "python -m llada_demo.tinyworld.train"
     state = torch.load(folder / "checkpoint.pt", weights_only=False)
     tied = state["model"]["lm_head.weight"].data_ptr() == state["model"]["embed_tokens.weight"].data_ptr()
     model = TinyTransformer(model_config(args.size, args.kind, tokenizer, tie=tied))

@@ -33,7 +33,7 @@ English sentence outside the templates is "ungrammatical" here), and not a
 check of meaning: the grammar does not know who is whose mother or whether a
 pronoun refers to the right character.  No torch, no third-party imports.
 
-Text conventions (shared with ``llada_demo.tokenizer`` and the grammar)
+Text conventions (shared with ``llada_demo.tinyworld.tokenizer`` and the grammar)
 -----------------------------------------------------------------------
 * Every word is ASCII letters only; there are no digits, no hyphens and no
   contractions ("did not", never "didn't").

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from llada_demo import render
-from llada_demo.step import Step, Trace
+from llada_demo.web import render
+from llada_demo.engine.step import Step, Trace
 
 MAX_FRAMES = 120          # GIF frames for long runs; beyond this GIFs grow large and slow to load.
 FINAL_HOLD_MS = 1500      # the last GIF frame stays up this long, so the result can be read.

@@ -16,8 +16,8 @@ import functools
 from html import escape, unescape
 from typing import Iterator
 
-from llada_demo import views
-from llada_demo.step import Trace
+from llada_demo.web import views
+from llada_demo.engine.step import Trace
 
 WRITING = "…"  # the reply's placeholder while the canvas is still being unmasked
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from llada_demo.limits import REMASKING, shown
+from llada_demo.engine.limits import REMASKING, shown
 
 
 def check_settings(*, steps: int, gen_length: int, block_length: int, temperature: float = 0.0,

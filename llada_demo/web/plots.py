@@ -20,8 +20,8 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from llada_demo.render import CIVIDIS, EOS_SYMBOL, colour, commits, token_label
-from llada_demo.step import Step, Trace
+from llada_demo.web.render import CIVIDIS, EOS_SYMBOL, colour, commits, token_label
+from llada_demo.engine.step import Step, Trace
 
 BLUE, ORANGE, GREY = "#3b5bdb", "#d9480f", "#868e96"
 CIVIDIS_SCALE = [[x, f"rgb{rgb}"] for x, rgb in CIVIDIS]

@@ -1,7 +1,7 @@
 """Train the shipped tiny pair: one architecture, one corpus, one budget, two objectives.
 
-    python -m llada_demo.train --kind diffusion --out runs/tiny-llada --steps 3000
-    python -m llada_demo.train --kind ar        --out runs/tiny-ar    --steps 3000
+    python -m llada_demo.tinyworld.train --kind diffusion --out runs/tiny-llada --steps 3000
+    python -m llada_demo.tinyworld.train --kind ar        --out runs/tiny-ar    --steps 3000
 
 `--kind diffusion` trains the bidirectional model with LLaDA's objective (Nie et al. 2025, Eq. 3): a
 mask ratio t ~ U(eps, 1) per sequence, every token masked with probability t, cross-entropy on the
@@ -35,9 +35,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from llada_demo import corpus
-from llada_demo.modeling import TinyConfig, TinyTransformer
-from llada_demo.tokenizer import build_tokenizer
+from llada_demo.tinyworld import corpus
+from llada_demo.models.modeling import TinyConfig, TinyTransformer
+from llada_demo.tinyworld.tokenizer import build_tokenizer
 
 SIZES = {
     # name: (hidden, intermediate, layers, heads)
@@ -90,7 +90,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="train on the documents of these kinds alone (a phase that catches up on them: the "
                         "couplets, ~10 arbitrary words to recall each, are learnt far more slowly in the mix)")
     args = p.parse_args(argv)
-    args.command = "python -m llada_demo.train " + " ".join(sys.argv[1:] if argv is None else argv)
+    args.command = "python -m llada_demo.tinyworld.train " + " ".join(sys.argv[1:] if argv is None else argv)
     return args
 
 

@@ -39,6 +39,10 @@ class Step:
     entropy:     entropy (nats) of the model's distribution at positions masked when the step began.
     nfe:         forward passes so far, this one included (a CFG pass counts once; it holds two rows).
     elapsed:     seconds since the sampler started, measured after this step.
+    remasked:    positions that held a committed token before this step and lost it in this step: sent
+                 back to [MASK] by a revoking rule, renoised by a uniform-noise model, or edited to another
+                 token (then they are also in `committed`). Empty for LLaDA's own schedule, which never
+                 revisits a commit; absent in traces saved before the field existed.
     """
 
     index: int
@@ -53,6 +57,7 @@ class Step:
     entropy: tuple[Optional[float], ...] = ()
     nfe: int = 0
     elapsed: float = 0.0
+    remasked: tuple[int, ...] = ()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Step":
@@ -235,6 +240,10 @@ def check_trace_data(data: dict) -> None:
         if not 0 < length <= MAX_POSITIONS or len(step["tokens"]) != length:
             raise _bad(f"every step must hold the same number of positions (1 to {MAX_POSITIONS})")
         committed = step["committed"]
+        remasked = step.get("remasked", [])
+        if (not isinstance(remasked, list) or not all(_is_int(p) and 0 <= p < length for p in remasked)
+                or len(set(remasked)) != len(remasked)):
+            raise _bad("a step's remasked positions must be distinct positions inside the canvas")
         if (not isinstance(committed, list) or not all(_is_int(p) and 0 <= p < length for p in committed)
                 or len(set(committed)) != len(committed)):
             raise _bad(f"step {n + 1} commits positions outside the canvas")

@@ -23,9 +23,9 @@ from typing import Iterator
 import torch
 import torch.nn.functional as F
 
-from llada_demo.instrument import describe, rounded
-from llada_demo.schedule import add_gumbel_noise, block_spans, check_settings, num_transfer_tokens
-from llada_demo.step import Step
+from llada_demo.engine.instrument import describe, rounded
+from llada_demo.engine.schedule import add_gumbel_noise, block_spans, check_settings, num_transfer_tokens
+from llada_demo.engine.step import Step
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Measure the shipped pair on the tiny world's held-out items: grammar, reversal, infill.
 
-    python -m llada_demo.evaluate [--diffusion assets/models/tiny-llada] [--ar assets/models/tiny-ar]
+    python -m llada_demo.tinyworld.evaluate [--diffusion assets/models/tiny-llada] [--ar assets/models/tiny-ar]
 
 1. Grammar: continue held-out story prompts at the page's default settings; the share of complete
    generated sentences that the corpus grammar accepts (checked exactly by `corpus.is_grammatical`).
@@ -27,7 +27,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from llada_demo import autoregressive, corpus, diffusion
+from llada_demo.engine import autoregressive, diffusion
+from llada_demo.tinyworld import corpus
 from llada_demo.models import PRESETS, Loaded, load
 
 # The page's defaults for the tiny diffusion model, and the AR model's length.

@@ -6,7 +6,7 @@ the web page reaches here as an id or a path. Remote code (`trust_remote_code`) 
 that need it or a local folder the operator explicitly trusts; LLaDA's hub code, written for
 transformers 4, is patched at load time to work on transformers 5 (see `_transformers5_compatible`).
 Hub weights come from the Hugging Face cache (`cache_dir`, default the hub's own), where
-`python -m llada_demo.download` puts them, so a machine can run offline; `missing` says, before any
+`python -m llada_demo.models.download` puts them, so a machine can run offline; `missing` says, before any
 loading, which preset has no weights there and cannot fetch them.
 
 What it is not: no sampling, no tokenization beyond reading the special token ids.
@@ -22,9 +22,9 @@ from pathlib import Path
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
-import llada_demo.modeling  # noqa: F401  (registers the project's own architecture)
+import llada_demo.models.modeling  # noqa: F401  (registers the project's own architecture)
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "models"
 DIFFUSION, AUTOREGRESSIVE = "diffusion", "autoregressive"
 # Token strings that mark a mask or the end of a turn in the families we know (LLaDA, Llama 3, Qwen).
 # LLaDA-MoE ends a turn with <|role_end|>, ModernBERT chat models with [SEP].
@@ -123,7 +123,7 @@ def missing(preset: "Preset", cache_dir: str | None = None) -> str | None:
     if cached(preset, cache_dir) or not constants.HF_HUB_OFFLINE:
         return None
     return (f"The weights of {preset.name} ({preset.source}) are not on this machine and the hub is off "
-            f"(HF_HUB_OFFLINE); fetch them first with: python -m llada_demo.download {preset.name}")
+            f"(HF_HUB_OFFLINE); fetch them first with: python -m llada_demo.models.download {preset.name}")
 
 
 @dataclass(frozen=True)

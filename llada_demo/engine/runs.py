@@ -17,15 +17,17 @@ import itertools
 import logging
 import math
 import re
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import torch
 
-from llada_demo import autoregressive, diffusion
-from llada_demo.limits import RunFailed
-from llada_demo.models import Loaded
-from llada_demo.step import Step, Trace
-from llada_demo.text import display_texts, prompt_ids
+from llada_demo.engine import autoregressive, diffusion
+from llada_demo.engine.limits import RunFailed
+from llada_demo.engine.step import Step, Trace
+from llada_demo.engine.text import display_texts, prompt_ids
+
+if TYPE_CHECKING:  # the engine never imports models at run time; a Loaded is passed in
+    from llada_demo.models import Loaded
 
 
 def _grow(trace: Trace, step: Step, tokenizer) -> Trace:

@@ -18,8 +18,8 @@ from typing import Iterable, Iterator
 import torch
 import torch.nn.functional as F
 
-from llada_demo.instrument import describe
-from llada_demo.step import Step
+from llada_demo.engine.instrument import describe
+from llada_demo.engine.step import Step
 
 
 def sample(model, prompt_ids: torch.Tensor, *, gen_length: int, temperature: float = 0.0,

@@ -23,10 +23,11 @@ from typing import Callable, Iterator
 
 import gradio as gr
 
-from llada_demo import export, limits, plots
-from llada_demo.limits import REMASKING, Limits, RunFailed
-from llada_demo.render import canvas_html, status_text
-from llada_demo.step import Trace
+from llada_demo.web import export, plots
+from llada_demo.engine import limits
+from llada_demo.engine.limits import REMASKING, Limits, RunFailed
+from llada_demo.web.render import canvas_html, status_text
+from llada_demo.engine.step import Trace
 
 PLOT_EVERY_S = 1.5  # redraw the plots at most this often while a run streams: they cost ~0.25 s a redraw
 # Between redraws a stream yields the figures it last drew (None before the first), not gr.skip(): Gradio

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from llada_demo import chat, views
-from llada_demo.render import canvas_html
-from llada_demo.schedule import REMASKING
+from llada_demo.web import chat, views
+from llada_demo.web.render import canvas_html
+from llada_demo.engine.limits import REMASKING
 
 
 @dataclass(frozen=True)

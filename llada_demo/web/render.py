@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from llada_demo.step import Step, Trace
+from llada_demo.engine.step import Step, Trace
 
 # cividis (Nuñez et al. 2018), sampled: readable by people with colour-vision deficiency.
 CIVIDIS = ((0.0, (0, 32, 77)), (0.25, (65, 77, 107)), (0.5, (124, 123, 120)), (0.75, (188, 175, 111)),

@@ -1,4 +1,4 @@
-"""Word-level tokenizer for the tiny-world corpus (see ``llada_demo.corpus``).
+"""Word-level tokenizer for the tiny-world corpus (see ``llada_demo.tinyworld.corpus``).
 
 One token per word, per punctuation mark, per possessive "'s" and per
 newline; the vocabulary is exactly the tokens seen in the texts it is built
