@@ -21,6 +21,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from llada_demo.web.render import CIVIDIS, EOS_SYMBOL, colour, commits, token_label
+
+REMASK_RED = "#c92a2a"  # the canvas's remasked chips use the same red
 from llada_demo.engine.step import Step, Trace
 
 BLUE, ORANGE, GREY = "#3b5bdb", "#d9480f", "#868e96"
@@ -65,7 +67,11 @@ def confidence_heatmap(trace: Trace, upto: Optional[int] = None) -> go.Figure:
     label = _labeller(trace, {i for s in steps for i in s.proposals} | {i for s in steps for i in s.tokens})
     mask, none_row = trace.mask_id, (None,) * length
     z_cols, text_cols, xs, ys, hover = [], [], [], [], []
+    remask_x, remask_y = [], []
     for s in steps:
+        for pos in s.remasked:
+            remask_x.append(s.index + 1)
+            remask_y.append(pos)
         done = set(s.committed)
         # "Masked when the step began": still masked after it, or committed by it.
         z_cols.append([p if (t == mask or i in done) else None
@@ -89,7 +95,18 @@ def confidence_heatmap(trace: Trace, upto: Optional[int] = None) -> go.Figure:
         marker=dict(symbol="square", size=max(4, min(10, 320 // max(length, 1))), color="#000",
                     line=dict(color="#fff", width=1)),
         hovertemplate="step %{x} · position %{y}<br>committed <b>%{text}</b><extra></extra>")
-    return go.Figure(data=[heatmap, marks], layout=layout)
+    data = [heatmap, marks]
+    if remask_x:  # a decoding rule took committed tokens back (or a uniform-noise model renoised them)
+        data.append(_remask_marks(remask_x, remask_y, length, "step %{x} · position %{y}<br>remasked"))
+    return go.Figure(data=data, layout=layout)
+
+
+def _remask_marks(xs: list, ys: list, length: int, hover: str) -> dict:
+    """Red crosses where a committed token was sent back to [MASK] (or renoised, or edited)."""
+    return dict(type="scatter", x=xs, y=ys, mode="markers", name="remasked", showlegend=False,
+                marker=dict(symbol="x-thin", size=max(5, min(12, 400 // max(length, 1))), color=REMASK_RED,
+                            line=dict(color=REMASK_RED, width=2)),
+                hovertemplate=hover + "<extra></extra>")
 
 
 def decode_order(trace: Trace, upto: Optional[int] = None) -> go.Figure:
@@ -101,7 +118,7 @@ def decode_order(trace: Trace, upto: Optional[int] = None) -> go.Figure:
     if not steps:
         return _empty(layout)
     found = commits(steps, len(steps) - 1)
-    last = steps[-1]  # a committed token never changes, so the last step holds every one
+    last = steps[-1]  # the last step holds every token that is committed in the end
     label = _labeller(trace, set(last.tokens))
     positions = sorted(found)
     probs = [found[p].probability for p in positions]
@@ -113,7 +130,12 @@ def decode_order(trace: Trace, upto: Optional[int] = None) -> go.Figure:
                     color=[colour(p) if p is not None else GREY for p in probs], line=dict(color="#000", width=0.5)),
         hovertemplate=("position %{x} · <b>%{text}</b><br>committed at step %{y} · p = %{customdata:.1%}"
                        "<extra></extra>"))
-    return go.Figure(data=[order], layout=layout)
+    data = [order]
+    remasked = [(pos, s.index + 1) for s in steps for pos in s.remasked]
+    if remasked:  # where a rule took a commit back: the position's square then moves to its later commit
+        data.append(_remask_marks([p for p, _ in remasked], [k for _, k in remasked], length,
+                                  "position %{x} · remasked at step %{y}"))
+    return go.Figure(data=data, layout=layout)
 
 
 def masks_left(trace: Trace, upto: Optional[int] = None) -> go.Figure:

@@ -5,9 +5,12 @@ the tests. Every piece of token text is escaped here before it becomes HTML, so 
 `<script>` shows those characters.
 
 The canvas: one chip per generated position, in reading order. Its `data-state` is `masked`, `new`
-(committed in the step shown), `committed`, or `given` (text the user gave around infill blanks); states differ by shape as well as colour (masked chips
-are dashed, new ones ringed), and committed chips are coloured by the probability they were committed
-with, on one continuous colour-blind-safe scale (cividis). Hover or focus a chip for its card.
+(committed in the step shown), `committed`, `remasked` (a committed token that a decoding rule sent back
+to [MASK], or a uniform-noise model renoised, and that is not committed again yet) or `given` (text the
+user gave around infill blanks). States differ by shape as well as colour (masked chips are dashed grey,
+remasked ones dashed red with a ↺ mark, new ones ringed; a token edited in place is ringed and marked ✎),
+and committed chips are coloured by the probability they were committed with, on one continuous
+colour-blind-safe scale (cividis). Hover or focus a chip for its card.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from llada_demo.engine.step import Step, Trace
 CIVIDIS = ((0.0, (0, 32, 77)), (0.25, (65, 77, 107)), (0.5, (124, 123, 120)), (0.75, (188, 175, 111)),
            (1.0, (255, 234, 70)))
 EOS_SYMBOL, NEWLINE_SYMBOL, SPACE_SYMBOL = "∎", "↵", "␣"
+REMASK_SYMBOL, EDIT_SYMBOL = "↺", "✎"
 
 
 def colour(p: float) -> str:
@@ -45,12 +49,39 @@ class Commit:
 
 
 def commits(steps: tuple[Step, ...], upto: int) -> dict[int, Commit]:
-    """Position -> when and with what probability it was committed, over steps[0..upto]."""
+    """Position -> when and with what probability its current token was committed, over steps[0..upto].
+
+    A position a rule remasked is dropped until it is committed again; an edited one (remasked and
+    committed in the same step) holds its latest commit.
+    """
     found: dict[int, Commit] = {}
     for step in steps[: upto + 1]:
+        for pos in step.remasked:
+            found.pop(pos, None)
         for pos in step.committed:
             prob = step.probability[pos] if step.probability else None
             found[pos] = Commit(step.index, prob)
+    return found
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A committed token a rule took back: at which step, and which token it was."""
+
+    step: int
+    token: int
+
+
+def losses(steps: tuple[Step, ...], upto: int) -> dict[int, Loss]:
+    """Position -> its latest remasking (or edit) over steps[0..upto], for positions remasked at least once.
+
+    The lost token is read from the step before the remasking, the last canvas that still held it.
+    """
+    found: dict[int, Loss] = {}
+    for n, step in enumerate(steps[: upto + 1]):
+        for pos in step.remasked:
+            before = steps[n - 1].tokens[pos] if n else -1
+            found[pos] = Loss(step.index, before)
     return found
 
 
@@ -64,7 +95,7 @@ def token_label(text: str) -> str:
     return stripped if stripped else SPACE_SYMBOL * len(text)
 
 
-def _card(trace: Trace, step: Step, pos: int, commit: Commit | None, text_of) -> str:
+def _card(trace: Trace, step: Step, pos: int, commit: Commit | None, text_of, loss: Loss | None = None) -> str:
     """The hover card: the token, when and how surely it was committed, and the top candidates
     (at the step it was committed, or at the step shown while it is still masked)."""
     source = trace.steps[commit.step] if commit is not None else step
@@ -76,8 +107,14 @@ def _card(trace: Trace, step: Step, pos: int, commit: Commit | None, text_of) ->
                 f"{commit.step + 1}" + (f" with p = {commit.probability:.1%}" if commit.probability is not None else ""))
     else:
         head = f"position {pos} · still masked"
+        if loss is not None:
+            head = f"position {pos} · remasked at step {loss.step + 1}"
+            if loss.token >= 0 and loss.token != trace.mask_id:
+                head += f" (it held {escape(token_label(text_of(loss.token)))})"
         if step.proposals and step.proposals[pos] >= 0 and step.probability and step.probability[pos] is not None:
             head += f" · guess {escape(token_label(text_of(step.proposals[pos])))} ({step.probability[pos]:.1%})"
+    if commit is not None and loss is not None and loss.step == commit.step and loss.token not in (-1, trace.mask_id):
+        head += f" · edited (it held {escape(token_label(text_of(loss.token)))})"
     table = (f"<table><tr><th>top candidates at step {source.index + 1}</th><th></th></tr>{rows}</table>"
              if rows else "")
     return f'<span class="ld-card" role="tooltip">{head}{table}</span>'
@@ -95,10 +132,10 @@ def canvas_html(trace: Trace, index: int, *, show_guesses: bool = True, cards: b
     eos = set(trace.special_ids.get("eos", ()))
     text_of = lambda i: trace.token_text.get(i, f"#{i}")  # noqa: E731
     if index < 0 or not steps:
-        step, done = None, {}
+        step, done, lost = None, {}, {}
     else:
         index = min(index, len(steps) - 1)
-        step, done = steps[index], commits(steps, index)
+        step, done, lost = steps[index], commits(steps, index), losses(steps, index)
     new = set(step.committed) if step else set()
     active = step.block if step else 0
     chips = []
@@ -113,22 +150,25 @@ def canvas_html(trace: Trace, index: int, *, show_guesses: bool = True, cards: b
             state = "new" if pos in new else "committed"
             label = EOS_SYMBOL if token in eos else token_label(text_of(token))
             extra = " ld-eos" if token in eos else ""
+            if pos in new and pos in step.remasked:  # edited in place: a committed token replaced by another
+                extra += " ld-edited"
             style = f' style="background:{colour(p)};color:{ink(p)}"'
         elif token != trace.mask_id and token >= 0:  # given text around the blanks (infill)
             commit, state, extra, style = None, "given", "", ""
             label = EOS_SYMBOL if token in eos else token_label(text_of(token))
         else:
-            commit, state, extra, style = None, "masked", "", ""
+            commit, extra, style = None, "", ""
+            state = "remasked" if pos in lost else "masked"  # a mask that once held a committed token
             label = ""
             if show_guesses and step and step.proposals and step.proposals[pos] >= 0:
                 guess = step.proposals[pos]
                 label = EOS_SYMBOL if guess in eos else token_label(text_of(guess))
             label = f'<span class="ld-guess">{escape(label)}</span>' if label else "&nbsp;"
-        body = escape(label) if state != "masked" else label
-        card = _card(trace, step, pos, commit, text_of) if cards and step and state != "given" else ""
+        body = escape(label) if state not in ("masked", "remasked") else label
+        card = _card(trace, step, pos, commit, text_of, lost.get(pos)) if cards and step and state != "given" else ""
         chips.append(f'<span class="ld-chip ld-{state}{block_class}{extra}" data-state="{state}" data-pos="{pos}" tabindex="0"{style}>'
                      f"{body}{card}</span>")
-        if state != "masked" and "\n" in text_of(token):
+        if state not in ("masked", "remasked") and "\n" in text_of(token):
             chips.append('<span class="ld-br"></span>')
     shown = step.index + 1 if step else 0
     return (f'<div class="ld-canvas" data-step="{shown}" data-total="{total}">'
@@ -139,6 +179,7 @@ def legend_html() -> str:
     stops = ", ".join(f"{colour(x / 10)} {x * 10}%" for x in range(11))
     # Legend chips carry classes, not data-state: data-state marks the canvas's token chips only.
     return ('<div class="ld-legend"><span class="ld-chip ld-masked">&nbsp;</span> masked '
+            '<span class="ld-chip ld-remasked">&nbsp;</span> remasked (was committed) '
             '<span class="ld-chip ld-new" style="background:#ffea46;color:#000">new</span> committed this step '
             f'<span class="ld-scale" style="background:linear-gradient(to right, {stops})"></span>'
             '<span class="ld-scale-labels"><span>0%</span><span>model probability when committed</span><span>100%</span></span>'
@@ -171,6 +212,11 @@ CSS = """
 .ld-masked { background: #e5e7eb; color: #6b7280; border: 2px dashed #9ca3af; }
 .ld-new { border: 3px solid #d9480f; box-shadow: 0 0 0 3px #ffd8a8; animation: ld-pop .6s ease-out; }
 .ld-committed { border: 2px solid rgba(0,0,0,.15); }
+.ld-remasked { background: #fff0f0; color: #862e2e; border: 2px dashed #c92a2a; }
+.ld-remasked::after { content: "\21BA"; position: absolute; top: -0.55em; right: -0.35em; font-size: .75rem;
+  color: #c92a2a; background: #fff; border-radius: 50%; line-height: 1; }
+.ld-edited::after { content: "\270E"; position: absolute; top: -0.55em; right: -0.35em; font-size: .75rem;
+  color: #d9480f; background: #fff; border-radius: 50%; line-height: 1; }
 .ld-given { background: transparent; border: 2px solid transparent; color: inherit; min-width: 0; padding: 2px 2px; }
 .ld-masked.ld-active { border-color: #3b5bdb; }
 .ld-chip.ld-eos { opacity: .55; }
