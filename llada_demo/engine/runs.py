@@ -151,8 +151,9 @@ def compare(diffusion_model: Loaded, ar_model: Loaded, prompt: str, *, steps: in
     d = denoise(diffusion_model, prompt, steps=steps, gen_length=gen_length, block_length=block_length,
                 temperature=temperature, cfg_scale=cfg_scale, remasking=remasking, seed=seed,
                 max_prompt_tokens=max_prompt_tokens)
+    # The AR side stops at end-of-text, as a real AR decoder does: writing on would overstate its passes.
     a = continue_left_to_right(ar_model, prompt, gen_length=gen_length, temperature=temperature, seed=seed,
-                               max_prompt_tokens=max_prompt_tokens)
+                               stop_at_eos=True, max_prompt_tokens=max_prompt_tokens)
     return lockstep(d, a)
 
 
