@@ -1,0 +1,94 @@
+"""The Training view's pure pieces: one mask draw over a sentence as HTML, its losses in words, and the
+expected loss against the mask ratio t as a figure.
+
+It reads the plain record `engine.objective.MaskedGuesses` by its attributes (never importing the engine
+module, which imports torch). Every token text is escaped here before it becomes HTML. What it is not:
+no model, no Gradio (the Training tab's wiring is in `ui.py`, its event function in `views.py`).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import plotly.graph_objects as go
+
+from llada_demo.web.plots import BLUE, FONT, GREY, HEIGHT, ORANGE
+from llada_demo.web.render import colour, ink, token_label
+
+
+def masked_html(record) -> str:
+    """The sentence with the draw's hidden tokens as mask chips, each showing the model's guess, marked
+    right (✓) or wrong (✗), coloured by the probability the model gave the true token, with a card
+    holding the top-5 and the cross-entropy. Visible tokens are plain; in SFT the prompt is underlined."""
+    text_of = lambda i: token_label(record.token_text.get(i, f"#{i}"))  # noqa: E731
+    chips = []
+    for pos, token in enumerate(record.ids):
+        prompt_class = " ld-prompt" if record.sft and record.is_prompt[pos] else ""
+        if not record.is_masked[pos]:
+            chips.append(f'<span class="ld-chip ld-given ld-visible{prompt_class}" data-state="visible" '
+                         f'data-pos="{pos}">{escape(text_of(token))}</span>')
+            continue
+        guess, p_true = record.guess[pos], record.target_probability[pos]
+        right = guess == token
+        rows = "".join(f"<tr><td>{escape(text_of(i))}</td><td>{p:.1%}</td></tr>"
+                       for i, p in zip(record.top_ids[pos], record.top_probs[pos]))
+        card = (f'<span class="ld-card" role="tooltip">position {pos} · hidden · true token '
+                f"<b>{escape(text_of(token))}</b>, p = {p_true:.1%} · cross-entropy {record.loss[pos]:.2f} nats"
+                f"<table><tr><th>the model's top candidates</th><th></th></tr>{rows}</table></span>")
+        mark = "✓" if right else "✗"
+        chips.append(f'<span class="ld-chip ld-hidden" data-state="hidden" data-right="{str(right).lower()}" '
+                     f'data-pos="{pos}" tabindex="0" style="background:{colour(p_true)};color:{ink(p_true)}">'
+                     f'{escape(text_of(guess))} <span class="ld-mark">{mark}</span>{card}</span>')
+    legend = ('<div class="ld-legend">hidden tokens show the model\'s guess (✓ right, ✗ wrong), coloured by the '
+              'probability it gave the true token '
+              f'<span class="ld-scale" style="background:linear-gradient(to right, {colour(0)}, {colour(0.5)}, {colour(1)})">'
+              '</span> 0% → 100%</div>')
+    return f'<div class="ld-canvas ld-training"><div class="ld-tokens">{"".join(chips)}</div>{legend}</div>'
+
+
+def summary_text(record) -> str:
+    """The draw's losses in one paragraph: what was hidden, how many guesses were right, Eq. 3's loss
+    next to the AR twin's."""
+    hidden = [i for i, m in enumerate(record.is_masked) if m]
+    right = sum(1 for i in hidden if record.guess[i] == record.ids[i])
+    maskable = sum(1 for p in record.is_prompt if not p) if record.sft else len(record.ids)
+    what = "the answer's tokens" if record.sft else "the tokens"
+    text = (f"t = {record.t:.2f}: each of {what} hidden with probability {record.t:.2f}; {len(hidden)} of {maskable} "
+            f"hidden, {right} guessed right in one forward pass. LLaDA's loss for this draw (sum of the "
+            f"cross-entropies {sum(record.loss[i] for i in hidden):.2f} nats × 1/t ÷ {maskable} tokens): "
+            f"**{record.weighted_loss:.3f} nats per token**.")
+    if record.ar_loss is not None:
+        text += (f" The autoregressive twin, predicting the same tokens left to right: **{record.ar_loss:.3f} "
+                 "nats per token**.")
+    return text
+
+
+def loss_curve(points: list[tuple[float, float]], ar_loss: float | None = None) -> go.Figure:
+    """Mean weighted loss of several draws at each t: the curve LLaDA's training objective averages over
+    t ~ U(0, 1); the AR twin's loss on the same tokens as a line for scale."""
+    data = [dict(type="scatter", x=[t for t, _ in points], y=[v for _, v in points], mode="lines+markers",
+                 name="LLaDA loss (Eq. 3), mean of draws", line=dict(color=BLUE, width=3),
+                 hovertemplate="t = %{x:.2f}<br>loss %{y:.3f} nats/token<extra></extra>")]
+    if ar_loss is not None:
+        data.append(dict(type="scatter", x=[0, 1], y=[ar_loss, ar_loss], mode="lines", name="AR twin",
+                         line=dict(color=ORANGE, dash="dash", width=2),
+                         hovertemplate="AR twin %{y:.3f} nats/token<extra></extra>"))
+    layout = dict(template="plotly_white", height=HEIGHT, font=dict(size=FONT),
+                  title=dict(text="Expected loss against the mask ratio t", font=dict(size=FONT + 3)),
+                  xaxis=dict(title=dict(text="mask ratio t"), range=[0, 1.02]),
+                  yaxis=dict(title=dict(text="nats per token"), rangemode="tozero"),
+                  margin=dict(l=70, r=20, t=50, b=55),
+                  legend=dict(x=0.01, xanchor="left", y=0.99, yanchor="top", bgcolor="rgba(255,255,255,0.85)"),
+                  annotations=[dict(text="training averages this curve over t ~ U(0, 1)", showarrow=False,
+                                    xref="paper", yref="paper", x=0.99, y=0.02, xanchor="right",
+                                    font=dict(size=FONT - 2, color=GREY))])
+    return go.Figure(data=data, layout=layout)
+
+
+CSS = """
+.ld-training .ld-visible { color: inherit; }
+.ld-training .ld-prompt { text-decoration: underline dotted; }
+.ld-hidden { border: 2px dashed #1f2937; }
+.ld-hidden[data-right="false"] { border-style: solid; border-color: #c92a2a; }
+.ld-mark { font-size: .8em; font-weight: bold; }
+"""
