@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import torch
 
-from llada_demo.engine import autoregressive, diffusion
+from llada_demo.engine import autoregressive, diffusion, llada2
 from llada_demo.engine.limits import RunFailed
 from llada_demo.engine.step import Step, Trace
 from llada_demo.engine.text import display_texts, prompt_ids
@@ -105,6 +105,11 @@ def denoise(loaded: Loaded, prompt: str, *, steps: int, gen_length: int, block_l
     ids = _checked_prompt_ids(loaded, prompt, max_prompt_tokens, history)
     device = next(loaded.model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(seed))
+    if llada2.serves(loaded.model):  # LLaDA 2: diffusers' own LLaDA2Pipeline, `steps` per block (engine/llada2.py)
+        trace, stream = llada2.traced(loaded, prompt, ids, generator, steps=steps, gen_length=gen_length,
+                                      block_length=block_length, temperature=temperature, cfg_scale=cfg_scale,
+                                      remasking=remasking, seed=seed)
+        return _stream(trace, stream, loaded.tokenizer)
     stream = diffusion.sample(loaded.model, torch.tensor([ids], device=device), steps=steps, gen_length=gen_length,
                               block_length=block_length, temperature=temperature, cfg_scale=cfg_scale,
                               remasking=remasking, mask_id=loaded.mask_id, generator=generator)

@@ -23,6 +23,7 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
 import llada_demo.models.modeling  # noqa: F401  (registers the project's own architecture)
+from llada_demo.models import llada2
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "models"
 DIFFUSION, AUTOREGRESSIVE = "diffusion", "autoregressive"
@@ -62,6 +63,15 @@ PRESETS = {p.name: p for p in (
     Preset("llada-moe-7b-instruct", "inclusionAI/LLaDA-MoE-7B-A1B-Instruct", DIFFUSION, chat=True, remote_code=True,
            memory_gb=15.0, defaults=dict(gen_length=128, steps=128, block_length=32),
            description="LLaDA-MoE 7B-A1B Instruct: a mixture of experts, 1.4 B parameters active per token"),
+    # LLaDA 2 runs through diffusers' LLaDA2Pipeline (engine/llada2.py): steps are per block, and a token is
+    # committed once its probability passes `threshold`; 2.1 also edits committed tokens (editing_threshold).
+    # 16.26 B parameters (1.43 B active per token) x 2 bytes = 32.5 GB in bf16.
+    Preset("llada2-mini", "inclusionAI/LLaDA2.0-mini", DIFFUSION, chat=True, remote_code=True, memory_gb=33.0,
+           defaults=dict(gen_length=128, steps=32, block_length=32, threshold=0.95, editing_threshold=None),
+           description="LLaDA2.0-mini: a 16B-A1.4B mixture of experts, block diffusion (diffusers' LLaDA2Pipeline)"),
+    Preset("llada2.1-mini", "inclusionAI/LLaDA2.1-mini", DIFFUSION, chat=True, remote_code=True, memory_gb=33.0,
+           defaults=dict(gen_length=128, steps=32, block_length=32, threshold=0.7, editing_threshold=0.5),
+           description="LLaDA2.1-mini: LLaDA2.0-mini's architecture with token editing (diffusers' LLaDA2Pipeline)"),
     Preset("modernbert-large-chat", "dllm-hub/ModernBERT-large-chat-v0.1", DIFFUSION, chat=True, memory_gb=0.8,
            defaults=dict(gen_length=64, steps=64, block_length=32),
            description="ModernBERT-large fine-tuned as a masked-diffusion chat model (dLLM): small enough for a CPU"),
@@ -240,6 +250,9 @@ def _model_class(preset: Preset, config, kind: str, cache_dir: str | None = None
         keys = ("AutoModelForMaskedLM", "AutoModel", "AutoModelForCausalLM") if kind == DIFFUSION \
             else ("AutoModelForCausalLM", "AutoModel")
         reference = next((auto_map[k] for k in keys if k in auto_map), None)
+        if llada2.is_llada2(config):  # its AutoModel has no head; its code needs transformers-4 names, no cache
+            llada2.prepare(config)
+            reference = llada2.model_reference(auto_map)
         if reference is None:
             raise ValueError(f"{preset.source} names no model class for a {kind} model in its auto_map.")
         return _transformers5_compatible(get_class_from_dynamic_module(reference, preset.source, cache_dir=cache_dir))
@@ -304,6 +317,8 @@ def load(name: str, *, allow: tuple[str, ...] = (), trust_remote_code: bool = Fa
     if device == "cuda" and not one_gpu:
         options["device_map"] = "auto"  # accelerate spreads the layers over the GPUs (and the CPU)
     model = _model_class(preset, config, kind, cache_dir).from_pretrained(preset.source, **options).eval()
+    if llada2.is_llada2(config):  # its rotary buffers are left unset by transformers 5's loading
+        llada2.repair(model)
     if "device_map" not in options:
         model = model.to(device)
     tokenizer = AutoTokenizer.from_pretrained(preset.source, trust_remote_code=preset.remote_code, cache_dir=cache_dir)

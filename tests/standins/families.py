@@ -153,3 +153,11 @@ FAMILIES = {
     "Qwen/Qwen2.5-7B-Instruct": qwen,
     "meta-llama/Meta-Llama-3-8B-Instruct": llama3,
 }
+
+
+def _llada2(folder: Path) -> None:
+    from tests.standins.llada2 import llada2  # LLaDA 2's stand-in lives in its own folder
+    llada2(folder)
+
+
+FAMILIES.update({"inclusionAI/LLaDA2.0-mini": _llada2, "inclusionAI/LLaDA2.1-mini": _llada2})
