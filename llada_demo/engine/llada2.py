@@ -145,15 +145,16 @@ def sample(model, prompt_ids: torch.Tensor, *, steps: int, gen_length: int, bloc
                 editing_threshold=editing_threshold or None, max_post_steps=max_post_steps,
                 eos_early_stop=eos_early_stop, eos_token_id=eos_id, mask_token_id=mask_id, generator=generator,
                 output_type="seq")
-    return _run(pipe, call, prompt_ids.shape[1], gen_length, block_length, mask_id, top_k)
+    editing = bool(editing_threshold and editing_threshold > 0)
+    recorder = _Recorder(pipe.model, prompt_ids.shape[1], gen_length, block_length, mask_id, top_k, editing)
+    return _run(pipe, call, recorder)
 
 
-def _run(pipe, call: dict, P: int, gen_length: int, block_length: int, mask_id: int, top_k: int) -> Iterator[Step]:
+def _run(pipe, call: dict, recorder: "_Recorder") -> Iterator[Step]:
     """The worker thread and the queue between it and the consumer (see the module's docstring)."""
     steps: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
     done = object()
-    recorder = _Recorder(pipe.model, P, gen_length, block_length, mask_id, top_k)
 
     def put(item) -> None:
         while not stop.is_set():  # never block forever on a consumer that has gone
@@ -198,9 +199,10 @@ def _run(pipe, call: dict, P: int, gen_length: int, block_length: int, mask_id: 
 class _Recorder:
     """Turns the pipeline's per-step tensors into `Step`s over the generated region (positions 0..L-1)."""
 
-    def __init__(self, wrapped: BlockCausal, P: int, gen_length: int, block_length: int, mask_id: int, top_k: int):
+    def __init__(self, wrapped: BlockCausal, P: int, gen_length: int, block_length: int, mask_id: int, top_k: int,
+                 editing: bool):
         self.wrapped, self.P, self.L, self.block_length = wrapped, P, gen_length, block_length
-        self.mask_id, self.top_k = mask_id, top_k
+        self.mask_id, self.top_k, self.editing = mask_id, top_k, editing
         self.tokens = [mask_id] * gen_length
         self.index = 0
         self.start = time.perf_counter()
@@ -227,7 +229,8 @@ class _Recorder:
         def full(values, fill) -> tuple:  # block values placed in the generated region, `fill` elsewhere
             return tuple([fill] * (lo - P) + list(values) + [fill] * (L - (hi - P)))
 
-        ok = eligible.tolist()
+        # The scheduler scores masked positions for commits and, with editing on, committed ones for edits.
+        ok = [True] * len(where) if self.editing else eligible.tolist()
         step = Step(
             index=self.index,
             block=start // n - P // n,
