@@ -320,9 +320,9 @@ def train(args) -> Path:
         optimizer.step()
         step += 1
         seconds += time.perf_counter() - start
-        history.append((step, float(loss)))
+        history.append((step, loss.item()))  # .item(): float() on a tensor that needs grad warns
         bar.update(1)
-        bar.set_postfix(loss=f"{float(loss):.3f}")
+        bar.set_postfix(loss=f"{history[-1][1]:.3f}")
         if step % args.every == 0 or step == end:
             state = dict(model=model.state_dict(), optimizer=optimizer.state_dict(), data_g=data_g.get_state(),
                          mask_g=mask_g.get_state(), step=step, history=history, seconds=seconds, recipe=recipe(args))
