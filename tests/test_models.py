@@ -1,10 +1,11 @@
 """Loading: local folders round trip, the allowlist, remote code only when trusted, LLaDA's
-transformers-4 hub code (a local stand-in with its two traits) loads on transformers 5."""
+transformers-4 hub code (a local stand-in of it) loads on transformers 5 (more in test_llada_hub_code.py)."""
 
 import pytest
 import torch
 from tokenizers import Tokenizer, models as tk_models, pre_tokenizers
-from transformers import AutoModel, PreTrainedTokenizerFast
+from transformers import PreTrainedTokenizerFast
+from transformers.dynamic_module_utils import get_class_from_dynamic_module
 
 from llada_demo.engine import diffusion
 from llada_demo import models
@@ -49,9 +50,12 @@ def test_local_folder_round_trip(tmp_path, causal):
 
 def test_standin_fails_on_plain_transformers5(tmp_path):
     folder, _ = standin_folder(tmp_path)
-    # The reason the patch exists: the stand-in, like LLaDA's hub code, does not load as it is.
-    with pytest.raises((AttributeError, TypeError)):
-        AutoModel.from_pretrained(str(folder), trust_remote_code=True)
+    # The reason the patch exists: the stand-in, like LLaDA's hub code, does not load as it is (no post_init()).
+    # Its own class, as AutoModel would import it in a fresh process (in this one an earlier LLaDA may have
+    # registered "llada" with the Auto classes).
+    cls = get_class_from_dynamic_module("modeling_standin.LLaDAModelLM", str(folder))
+    with pytest.raises(AttributeError, match="all_tied_weights_keys"):
+        cls.from_pretrained(str(folder))
 
 
 def test_remote_code_needs_the_operators_trust(tmp_path):
@@ -66,8 +70,8 @@ def test_llada_like_remote_code_loads_and_samples(tmp_path):
     assert loaded.kind == models.DIFFUSION
     assert loaded.mask_id == MASK_ID  # from the config: the tokenizer names no mask token
     assert loaded.eos_ids == (1, 2)
-    assert torch.equal(loaded.model.wte.weight, weights["wte.weight"])  # weights loaded, not re-initialised
-    assert torch.equal(loaded.model.ff_out.weight, weights["ff_out.weight"])
+    state = loaded.model.state_dict()
+    assert all(torch.equal(state[name], w) for name, w in weights.items())  # weights loaded, not re-initialised
     stream = list(diffusion.sample(loaded.model, torch.tensor([[5, 6, 7]]), steps=4, gen_length=8,
                                    block_length=8, mask_id=loaded.mask_id))
     assert len(stream) == 4

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -197,13 +198,55 @@ def resolve(name: str, allow: tuple[str, ...] = (), trust_remote_code: bool = Fa
 
 
 def _read_config(source: str, trust_remote_code: bool, cache_dir: str | None = None):
+    untrusted = (f"{source} needs its own code to load (trust_remote_code); the operator can allow it "
+                 f"with --trust-remote-code if they trust that code.")
+    # LLaDA's hub code registers its config class under "llada" with AutoConfig when it is imported, and
+    # transformers 5 prefers a registered class to a folder's own code: once one LLaDA has loaded, LLaDA-MoE
+    # (model type "llada" too) would be read with LLaDA-8B's class, and an untrusted folder with trusted code.
+    # So a trusted folder's config class comes from its own auto_map, and an untrusted one may not use hub code.
+    reference = _auto_map(source, cache_dir).get("AutoConfig")
+    if trust_remote_code and reference:
+        from transformers.dynamic_module_utils import get_class_from_dynamic_module
+        config_class = get_class_from_dynamic_module(reference, source, cache_dir=cache_dir)
+        return _restore_dropped_config(config_class.from_pretrained(source, cache_dir=cache_dir), source, cache_dir)
     try:
-        return AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code, cache_dir=cache_dir)
+        config = AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code, cache_dir=cache_dir)
     except ValueError as err:
         if "trust_remote_code" in str(err):
-            raise ValueError(f"{source} needs its own code to load (trust_remote_code); the operator can allow it "
-                             f"with --trust-remote-code if they trust that code.") from None
+            raise ValueError(untrusted) from None
         raise
+    if reference and type(config).__module__.startswith("transformers_modules"):
+        raise ValueError(untrusted)
+    return config
+
+
+def _auto_map(source: str, cache_dir: str | None = None) -> dict:
+    """The auto_map of a model's config.json, read as plain JSON (no class is imported)."""
+    from transformers import PretrainedConfig
+    stored, _ = PretrainedConfig.get_config_dict(source, cache_dir=cache_dir)
+    return stored.get("auto_map") or {}
+
+
+def _restore_dropped_config(config, source: str, cache_dir: str | None = None):
+    """Give a transformers-4 remote config back the generation parameters transformers 5 drops while building it.
+
+    transformers 5's `PreTrainedConfig.__init__` pops every generation parameter (`use_cache`, `temperature`,
+    ...) from its keyword arguments instead of setting it. LLaDA's `LLaDAConfig.__init__(use_cache=False,
+    **kwargs)` hands all its fields, `use_cache` included, to that `__init__`, and `LLaDAModelLM.forward` then
+    reads `self.config.use_cache`: an AttributeError at the first forward pass. A parameter the config class
+    declares in its own `__init__` is one it means to keep: it gets the value of config.json, else the declared
+    default (what transformers 4 would have set). Configs that set the attribute themselves (LLaDA-MoE) keep theirs.
+    """
+    from transformers import GenerationConfig
+    declared = inspect.signature(type(config).__init__).parameters
+    dropped = [name for name in GenerationConfig._get_default_generation_params()
+               if name in declared and declared[name].default is not inspect.Parameter.empty
+               and name not in vars(config)]
+    if dropped:
+        stored, _ = type(config).get_config_dict(source, cache_dir=cache_dir)
+        for name in dropped:
+            setattr(config, name, stored.get(name, declared[name].default))
+    return config
 
 
 def _kind_of(config) -> str:
@@ -218,13 +261,51 @@ def _kind_of(config) -> str:
     return AUTOREGRESSIVE
 
 
+def _default_rope_parameters(config, device=None, seq_len=None, **kwargs) -> tuple[torch.Tensor, float]:
+    """transformers 4's "default" RoPE rule, for hub code that asks for it by name: inverse frequencies
+    base^(-2i/d) over the rotated part d of a head (RoFormer, Su et al. 2021, arXiv 2104.09864, Eq. 15), and no
+    attention scaling. d = head_dim x partial_rotary_factor; LLaDA-MoE rotates that part of each head only."""
+    base = getattr(config, "rope_theta", None) or config.rope_parameters["rope_theta"]
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    dim = int(head_dim * (getattr(config, "partial_rotary_factor", None) or 1.0))
+    inv_freq = 1.0 / base ** (torch.arange(0, dim, 2, dtype=torch.int64).to(device=device, dtype=torch.float) / dim)
+    return inv_freq, 1.0  # (dim / 2,), attention scaling
+
+
+@torch.no_grad()
+def _recompute_rope_buffers(model: torch.nn.Module) -> None:
+    """Fill the rotary inverse frequencies of transformers-4 hub code, which transformers 5 leaves as garbage.
+
+    transformers 5 builds a model on the meta device and then gives every non-persistent buffer uninitialised
+    memory (`torch.empty_like`), counting on `_init_weights` to fill it; its own `_init_weights` does that for
+    rotary embeddings, but hub code that overrides `_init_weights` (LLaDA-MoE's initialises only Linear and
+    Embedding weights) leaves `inv_freq` as whatever the memory held: every logit wrong, silently. A
+    transformers-4 rotary module keeps what computed it (`rope_init_fn`, `config`, `rope_kwargs`): run it again.
+    """
+    for module in model.modules():
+        rule = getattr(module, "rope_init_fn", None)
+        if "inv_freq" in getattr(module, "_non_persistent_buffers_set", ()) and callable(rule):
+            inv_freq, scaling = rule(module.config, module.inv_freq.device, **getattr(module, "rope_kwargs", {}))
+            module.inv_freq.copy_(inv_freq)  # (rotated / 2,)
+            module.attention_scaling = scaling
+            if hasattr(module, "original_inv_freq"):
+                module.original_inv_freq = module.inv_freq
+
+
 def _transformers5_compatible(cls: type) -> type:
     """A subclass of a transformers-4 remote model class that loads on transformers 5.
 
     LLaDA's hub code has two traits transformers 5 rejects: its `__init__` never calls `post_init()`
     (so `all_tied_weights_keys` and friends are missing when loading finishes), and its `tie_weights`
-    takes no keyword arguments (transformers 5 passes `missing_keys=`, `recompute_mapping=`).
+    takes no keyword arguments (transformers 5 passes `missing_keys=`, `recompute_mapping=`). LLaDA-MoE's
+    rotary embedding looks up `ROPE_INIT_FUNCTIONS["default"]`, which transformers 5 no longer has: its
+    module (only it, not transformers) gets a copy of that table with transformers 4's default rule back, and
+    the inverse frequencies transformers 5 leaves unset are computed after loading (`_recompute_rope_buffers`).
     """
+    module = sys.modules.get(cls.__module__)
+    rope_table = getattr(module, "ROPE_INIT_FUNCTIONS", None)
+    if isinstance(rope_table, dict) and "default" not in rope_table:
+        module.ROPE_INIT_FUNCTIONS = {**rope_table, "default": _default_rope_parameters}
     takes_kwargs = any(p.kind in (p.VAR_KEYWORD, p.KEYWORD_ONLY) or name != "self"
                        for name, p in inspect.signature(cls.tie_weights).parameters.items())
 
@@ -236,6 +317,12 @@ def _transformers5_compatible(cls: type) -> type:
 
         def tie_weights(self, *args, **kwargs):
             return super().tie_weights(*args, **kwargs) if takes_kwargs else super().tie_weights()
+
+        @classmethod
+        def from_pretrained(klass, *args, **kwargs):
+            model = super().from_pretrained(*args, **kwargs)
+            _recompute_rope_buffers(model)
+            return model
 
     Compatible.__name__ = Compatible.__qualname__ = cls.__name__
     Compatible.__module__ = cls.__module__
@@ -321,7 +408,9 @@ def load(name: str, *, allow: tuple[str, ...] = (), trust_remote_code: bool = Fa
         llada2.repair(model)
     if "device_map" not in options:
         model = model.to(device)
-    tokenizer = AutoTokenizer.from_pretrained(preset.source, trust_remote_code=preset.remote_code, cache_dir=cache_dir)
+    # config: else AutoTokenizer re-reads it through AutoConfig, which may pick another folder's registered class.
+    tokenizer = AutoTokenizer.from_pretrained(preset.source, trust_remote_code=preset.remote_code, cache_dir=cache_dir,
+                                              config=config)
     mask_id, eos_ids = special_ids(tokenizer, config)
     if kind == DIFFUSION and mask_id is None:
         raise ValueError(f"{preset.source} has no mask token in its tokenizer or config, so it cannot be run as a diffusion model.")

@@ -20,6 +20,7 @@ from transformers import (LlamaConfig, LlamaForCausalLM, ModernBertConfig, Moder
                           PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM)
 
 REMOTE = Path(__file__).parent / "llada_remote"
+REMOTE_MOE = Path(__file__).parent / "llada_moe_remote"
 WORDS = 48  # ordinary words w0..w47 after the special tokens
 
 # Chat templates in each family's shape (turn markers and end-of-turn tokens as in the real ones).
@@ -64,47 +65,105 @@ def byte_level_tokenizer(specials: list[str], template: str, **named: str) -> Pr
 def put_in_cache(cache_dir: Path, repo_id: str, build) -> Path:
     """Write a stand-in where the hub client looks for `repo_id` in `cache_dir` (a snapshot and refs/main)."""
     repo = cache_dir / ("models--" + repo_id.replace("/", "--"))
-    commit = hashlib.sha1(repo_id.encode()).hexdigest()
+    building = repo / "snapshots" / "building"
+    building.mkdir(parents=True, exist_ok=True)
+    build(building)
+    # The commit names the content, as on the hub: transformers keeps a hub repo's code per commit (in
+    # HF_MODULES_CACHE, outside cache_dir), so a changed stand-in under an old commit would run stale code.
+    content = hashlib.sha1(repo_id.encode())
+    for file in sorted(building.rglob("*")):
+        if file.is_file():
+            content.update(file.name.encode() + file.read_bytes())
+    commit = content.hexdigest()
     snapshot = repo / "snapshots" / commit
-    snapshot.mkdir(parents=True, exist_ok=True)
-    build(snapshot)
+    if snapshot.exists():
+        shutil.rmtree(snapshot)
+    building.rename(snapshot)
     (repo / "refs").mkdir(exist_ok=True)
     (repo / "refs" / "main").write_text(commit)
     return snapshot
 
 
-def remote_llada(folder: Path, vocab: int, mask_id: int, eos_id: int) -> dict[str, torch.Tensor]:
-    """LLaDA's hub layout: config with auto_map to its own (transformers-4 style) code, and the weights,
-    which it returns. As in LLaDA's config.json the mask id is written in the config (126336 there)."""
-    for name in ("configuration_standin.py", "modeling_standin.py"):
-        shutil.copy(REMOTE / name, folder / name)
-    config = {"model_type": "llada_standin", "architectures": ["StandinLLaDAModelLM"], "vocab_size": vocab,
-              "d_model": 32, "mask_token_id": mask_id, "eos_token_id": eos_id,
-              "auto_map": {"AutoConfig": "configuration_standin.StandinLLaDAConfig",
-                           "AutoModel": "modeling_standin.StandinLLaDAModelLM",
-                           "AutoModelForCausalLM": "modeling_standin.StandinLLaDAModelLM"}}
-    (folder / "config.json").write_text(json.dumps(config))
+def _random_weights(shapes: dict[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:
+    """Every tensor random (norm-like ones near 1), so that a weight left at its initial value is seen."""
     g = torch.Generator().manual_seed(0)
-    weights = {"wte.weight": torch.randn(vocab, 32, generator=g),
-               "attn.in_proj_weight": torch.randn(96, 32, generator=g) * 0.1, "attn.in_proj_bias": torch.zeros(96),
-               "attn.out_proj.weight": torch.randn(32, 32, generator=g) * 0.1, "attn.out_proj.bias": torch.zeros(32),
-               "ff_out.weight": torch.randn(vocab, 32, generator=g)}
+    return {name: (1 + 0.1 * torch.randn(shape, generator=g)) if name.endswith("norm.weight")
+            else 0.2 * torch.randn(shape, generator=g) for name, shape in shapes.items()}
+
+
+def _put_remote_code(folder: Path, remote: Path, config: dict, shapes: dict) -> dict[str, torch.Tensor]:
+    for name in ("configuration_standin.py", "modeling_standin.py"):
+        shutil.copy(remote / name, folder / name)
+    (folder / "config.json").write_text(json.dumps(config))
+    weights = _random_weights(shapes)
     save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
     return weights
 
 
-def llada(folder: Path, *, mask: str = "<|mdm_mask|>", end_of_turn: str = "<|eot_id|>",
-          template: str = LLAMA3_TEMPLATE) -> None:
-    """LLaDA-8B / LLaDA-1.5 / LLaDA-MoE shape: remote code (transformers-4 style), mask id from the tokenizer."""
+def remote_llada(folder: Path, vocab: int, mask_id: int, eos_id: int, d: int = 32,
+                 layers: int = 1) -> dict[str, torch.Tensor]:
+    """LLaDA's hub layout (GSAI-ML/LLaDA-8B-Instruct, -Base, LLaDA-1.5): its config.json's keys (LLaDA's own names,
+    init_device "meta", weight_tying and use_cache false, the mask id in the config: 126336 there), auto_map to
+    its transformers-4 code (the stand-in, llada_remote/), and its weight names; returns the weights."""
+    config = {"model_type": "llada", "architectures": ["LLaDAModelLM"], "vocab_size": vocab, "embedding_size": vocab,
+              "d_model": d, "n_heads": 2, "n_layers": layers, "mlp_hidden_size": 2 * d, "max_sequence_length": 128,
+              "weight_tying": False, "init_device": "meta", "use_cache": False, "mask_token_id": mask_id,
+              "eos_token_id": eos_id, "pad_token_id": eos_id, "torch_dtype": "bfloat16",
+              "transformers_version": "4.46.2",
+              "auto_map": {"AutoConfig": "configuration_standin.LLaDAConfig",
+                           "AutoModel": "modeling_standin.LLaDAModelLM",
+                           "AutoModelForCausalLM": "modeling_standin.LLaDAModelLM"}}
+    shapes = {"model.transformer.wte.weight": (vocab, d), "model.transformer.ff_out.weight": (vocab, d)}
+    for i in range(layers):
+        block = f"model.transformer.blocks.{i}."
+        shapes.update({block + "attn.in_proj_weight": (3 * d, d), block + "attn.in_proj_bias": (3 * d,),
+                       block + "attn.out_proj.weight": (d, d), block + "attn.out_proj.bias": (d,),
+                       block + "ff_proj.weight": (2 * d, d), block + "ff_proj.bias": (2 * d,),
+                       block + "ff_out.weight": (d, 2 * d), block + "ff_out.bias": (d,)})
+    return _put_remote_code(folder, REMOTE, config, shapes)
+
+
+def remote_llada_moe(folder: Path, vocab: int, eos_id: int, d: int = 32, experts: int = 4) -> dict[str, torch.Tensor]:
+    """LLaDA-MoE's hub layout (inclusionAI/LLaDA-MoE-7B-A1B-Instruct): model type "llada", class LLaDAMoEModelLM,
+    auto_map to its transformers-4 code (the stand-in, llada_moe_remote/), half of each head rotated; returns the
+    weights. The mask id is not in its config: the tokenizer names it."""
+    config = {"model_type": "llada", "architectures": ["LLaDAMoEModelLM"], "vocab_size": vocab, "hidden_size": d,
+              "num_hidden_layers": 1, "num_attention_heads": 2, "max_position_embeddings": 128, "use_cache": False,
+              "rope_theta": 50000, "partial_rotary_factor": 0.5, "rope_scaling": None, "num_experts": experts,
+              "num_experts_per_tok": 2, "expert_intermediate_size": 16, "pad_token_id": 0, "eos_token_id": eos_id,
+              "tie_word_embeddings": False, "torch_dtype": "bfloat16", "transformers_version": "4.46.3",
+              "auto_map": {"AutoConfig": "configuration_standin.LLaDAConfig",
+                           "AutoModel": "modeling_standin.LLaDAMoEModelLM",
+                           "AutoModelForCausalLM": "modeling_standin.LLaDAMoEModelLM"}}
+    layer = "model.layers.0."
+    shapes = {"model.embed_tokens.weight": (vocab, d), "model.norm.weight": (d,), "model.norm.bias": (d,),
+              "lm_head.weight": (vocab, d), layer + "qkv.weight": (3 * d, d), layer + "o_proj.weight": (d, d),
+              layer + "gate.weight": (experts, d)}
+    for e in range(experts):
+        shapes.update({f"{layer}experts.{e}.0.weight": (16, d), f"{layer}experts.{e}.0.bias": (16,),
+                       f"{layer}experts.{e}.2.weight": (d, 16), f"{layer}experts.{e}.2.bias": (d,)})
+    return _put_remote_code(folder, REMOTE_MOE, config, shapes)
+
+
+def _llada_tokenizer(mask: str, end_of_turn: str, template: str) -> PreTrainedTokenizerFast:
     specials = ["<|pad|>", "<|startoftext|>", "<|endoftext|>", end_of_turn, "<|start_header_id|>",
                 "<|end_header_id|>", mask]
-    tok = tokenizer(specials, template, pad_token="<|pad|>", bos_token="<|startoftext|>", eos_token="<|endoftext|>")
-    remote_llada(folder, len(tok), tok.convert_tokens_to_ids(mask), tok.convert_tokens_to_ids("<|endoftext|>"))
+    return tokenizer(specials, template, pad_token="<|pad|>", bos_token="<|startoftext|>", eos_token="<|endoftext|>")
+
+
+def llada(folder: Path) -> None:
+    """LLaDA-8B / LLaDA-1.5 shape: remote code (transformers-4 style), mask id in the config and the tokenizer."""
+    tok = _llada_tokenizer("<|mdm_mask|>", "<|eot_id|>", LLAMA3_TEMPLATE)
+    mask_id, eos_id = tok.convert_tokens_to_ids("<|mdm_mask|>"), tok.convert_tokens_to_ids("<|endoftext|>")
+    remote_llada(folder, len(tok), mask_id, eos_id)
     tok.save_pretrained(folder)
 
 
 def llada_moe(folder: Path) -> None:
-    llada(folder, mask="<|mask|>", end_of_turn="<|role_end|>", template=LLADA_MOE_TEMPLATE)
+    """LLaDA-MoE shape: its own remote code, <|mask|> and <|role_end|> in the tokenizer, its role template."""
+    tok = _llada_tokenizer("<|mask|>", "<|role_end|>", LLADA_MOE_TEMPLATE)
+    remote_llada_moe(folder, len(tok), tok.convert_tokens_to_ids("<|endoftext|>"))
+    tok.save_pretrained(folder)
 
 
 def modernbert_chat(folder: Path) -> None:
