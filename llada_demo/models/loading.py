@@ -3,8 +3,9 @@
 A model comes from a local Hugging Face folder the operator names, or from a hub id on the allowlist
 (the presets below, extended by the operator with `--allow ID` / `LLADA_DEMO_ALLOW`). Nothing typed into
 the web page reaches here as an id or a path. Remote code (`trust_remote_code`) runs only for presets
-that need it or a local folder the operator explicitly trusts; LLaDA's hub code, written for
-transformers 4, is patched at load time to work on transformers 5 (see `_transformers5_compatible`).
+that need it or a local folder the operator explicitly trusts; LLaDA's and LLaDA-MoE's hub code, written for
+transformers 4, is made to work on transformers 5 at load time without touching it (its config in `_read_config`,
+its model class in `_transformers5_compatible`); tests/test_llada_hub_code.py runs the real files.
 Hub weights come from the Hugging Face cache (`cache_dir`, default the hub's own), where
 `python -m llada_demo.models.download` puts them, so a machine can run offline; `missing` says, before any
 loading, which preset has no weights there and cannot fetch them.
