@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from llada_demo.engine import autoregressive, diffusion
 from llada_demo.tinyworld import corpus
+from llada_demo.tinyworld.cases import Case, first_word, reversal_cases  # noqa: F401 (the public names)
 from llada_demo.models import PRESETS, Loaded, load
 
 # The page's defaults for the tiny diffusion model, and the AR model's length.
@@ -104,11 +105,6 @@ def grammar(loaded: Loaded, world, prompts, gen_length: int, steps: int, block_l
     return {**score.report(), "cut_off_not_counted": cut, "rejected_examples": examples}
 
 
-def first_word(text: str) -> str:
-    words = text.replace(".", " ").replace(",", " ").split()
-    return words[0] if words else ""
-
-
 def fill(loaded: Loaded, text: str, left: str, answer: str) -> str:
     """The diffusion model fills `answer` back into `text`, where it stands right after `left`.
 
@@ -137,36 +133,6 @@ def log_likelihood(loaded: Loaded, text: str) -> float:
 def rank_first(loaded: Loaded, candidates, make_text, answer) -> bool:
     scores = {c: log_likelihood(loaded, make_text(c)) for c in candidates}
     return max(scores, key=scores.get) == answer
-
-
-@dataclass(frozen=True)
-class Case:
-    """One held-out reversal item, asked forwards and backwards."""
-
-    kind: str  # "facts" or "couplets"
-    forward_prompt: str
-    forward_answer: str
-    reverse_prompt: str
-    reverse_answer: str
-    template: str  # the forward text with "{}" where the first item stands
-    candidates: tuple[str, ...]
-    length: int  # tokens to generate for an answer
-
-    def text_with(self, first: str) -> str:
-        return self.template.replace("{}", first, 1)
-
-    def correct(self, generated: str, answer: str) -> bool:
-        if self.kind == "facts":
-            return first_word(generated) == answer
-        return generated.split("\n")[0].strip() == answer
-
-
-def reversal_cases(world, limit: int | None = None) -> list[Case]:
-    facts = [Case("facts", f.forward_prompt, f.forward_answer, f.reverse_prompt, f.reverse_answer,
-                  f.masked_template, tuple(f.candidates), 8) for f in corpus.held_out_facts(world)[:limit]]
-    couplets = [Case("couplets", c.line1 + "\n", c.line2, c.line2 + "\n", c.line1, "{}\n" + c.line2,
-                     tuple(c.candidates), 24) for c in corpus.held_out_couplets(world)[:limit]]
-    return facts + couplets
 
 
 def score_case(diff: Loaded, ar: Loaded, case: Case) -> dict[str, bool]:
