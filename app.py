@@ -9,15 +9,23 @@ pair), --cache-dir / HF_HUB_CACHE (where downloaded weights are), --allow / LLAD
 ids the operator permits), --trust-remote-code. A model that cannot be loaded (weights not downloaded
 while offline, too big for this machine) gives way to the shipped tiny pair, and the page says why;
 without the shipped pair on disk, to an untrained random tiny model.
+
+With the shipped tiny pair (the default without a GPU) the page is served before torch is even imported:
+its layout comes from the presets (`models/presets.py`), the models load in a background thread, the page
+says "Loading" until they are ready, and a run asked for meanwhile waits for them (`Loading`).
+Other models load first and the page follows what loaded, as before.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import glob
 import json
 import os
 import sys
+import threading
+from dataclasses import dataclass
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -119,46 +127,187 @@ def load_ar(args, diffusion_name: str = ""):
         return None, f" No comparison: {err}"
 
 
-def build(args, limits):
-    """Load the models (falling back as `load_diffusion` says), lay out the page, and bound its queue:
-    the concurrency follows the model actually loaded, not the one asked for."""
+LOAD_WAIT_S = 600.0  # how long a run asked for while the models load waits for them before it is refused
+READY = "llada-demo: model ready"  # printed to stderr once the models are loaded (bench/bench_start.py reads it)
+
+
+def no_gpu_here() -> bool:
+    """Whether this machine certainly has no GPU torch could use for "auto": no NVIDIA or AMD kernel driver,
+    checked without importing torch (torch.cuda needs one of them)."""
+    return not (os.path.exists("/proc/driver/nvidia") or glob.glob("/dev/nvidia*") or os.path.exists("/dev/kfd"))
+
+
+def shipped_plan(args) -> tuple[str, str] | None:
+    """(diffusion, AR) names when the page can be laid out before loading: the shipped tiny diffusion model,
+    named or chosen by "auto" on a machine without a GPU, with its twin or none, not on a ZeroGPU Space (where
+    each run must be wrapped at start). Else None: the models load first and the page follows them."""
+    from llada_demo.models import SHIPPED
+    from llada_demo.models import zerogpu
+
+    model = SHIPPED[0] if args.model == "auto" and no_gpu_here() else args.model
+    if model != SHIPPED[0] or zerogpu.available():
+        return None
+    return model, ("none" if args.ar == "none" else SHIPPED[1])  # beside the tiny model only its twin (load_ar)
+
+
+class Loading:
+    """The models loading in a background thread while the page is already served.
+
+    `get()` waits for them (up to LOAD_WAIT_S) and returns what `models(args)` built, or raises RunFailed with
+    a sentence when loading failed or takes too long; `note()` is the page's header and model paragraph now.
+    """
+
+    def __init__(self, args, waiting_note: str):
+        self.done = threading.Event()
+        self.result = self.error = None
+        self.waiting_note = waiting_note
+        self.thread = threading.Thread(target=self._load, args=(args,), name="llada-demo-load", daemon=True)
+
+    def start(self) -> "Loading":
+        self.thread.start()
+        return self
+
+    def _load(self, args) -> None:
+        try:
+            self.result = models(args)
+        except Exception as err:  # noqa: BLE001 - any failure is told on the page and to every run asked for
+            self.error = err
+            print(f"llada-demo: loading the models failed: {err!r}", file=sys.stderr)
+        else:
+            print(READY, file=sys.stderr, flush=True)
+        self.done.set()
+
+    def get(self, wait_s: float = LOAD_WAIT_S):
+        from llada_demo.engine.limits import RunFailed
+
+        if not self.done.wait(wait_s):
+            raise RunFailed(f"The model is still loading after {wait_s:.0f} s; try again in a minute.")
+        if self.error is not None:
+            raise RunFailed(f"The model could not be loaded ({type(self.error).__name__}: {self.error}); "
+                            "the operator has to restart the app.")
+        return self.result
+
+    def note(self) -> tuple[str, str, bool]:
+        """(header note, "Running now" paragraph, ready)."""
+        if not self.done.is_set():
+            return self.waiting_note, "", False
+        if self.error is not None:
+            return f"**The model could not be loaded** ({type(self.error).__name__}: {self.error}).", "", True
+        return self.result.note, self.result.about, True
+
+
+@dataclass(frozen=True)
+class Models:
+    """What loading gives the page: the backend's functions, the Reversal tab's, and what to say about them."""
+
+    backend: object  # views.Backend
+    reversal: object  # views.Reversal, or None without the tiny pair
+    note: str  # the header's sentence about the models
+    about: str  # the "How it works" tab's "Running now" paragraph
+    loaded: object  # models.Loaded: the diffusion model
+    ar: object  # models.Loaded or None
+
+
+def models(args, world=None) -> Models:
+    """Load the models (falling back as `load_diffusion` says) and bind the page's functions to them."""
     from llada_demo.tinyworld import corpus
     from llada_demo.engine import runs
+    from llada_demo.engine.limits import from_args
     from llada_demo.models import zerogpu
-    from llada_demo.models import PRESETS
-    from llada_demo.web.ui import PageConfig, build_demo
     from llada_demo.web.views import Backend
 
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
+    limits = from_args(args)
     loaded, problem = load_diffusion(args)
     ar, ar_problem = load_ar(args, loaded.name)
-    defaults = PRESETS.get(loaded.name, PRESETS["tiny-llada"]).defaults
     note = (f"Diffusion model: **{loaded.name}**, {loaded.parameters / 1e6:.1f} M parameters on {loaded.device}: "
             f"{problem}{loaded.description}."
             + (f" Autoregressive twin: **{ar.name}**, {ar.parameters / 1e6:.1f} M parameters." if ar else ar_problem))
-    tiny = loaded.name.startswith(("tiny", "random"))
-    world = corpus.build_world(0) if tiny else None
-    examples = tuple(corpus.example_prompts(world)) if tiny else ()
-    infill_examples = tuple(f"{i.left} {'___ ' * len(i.answer.split())}{i.right}".replace("  ", " ")
-                            for i in corpus.infill_items(world)[:4]) if tiny else ()
-    about = "\n".join(f"- **{m.name}** ({m.kind}): {m.parameters:,} parameters on {m.device}; {m.description}; "
-                      f"weights from `{shown_path(m.source)}`." for m in (loaded, ar) if m is not None)
-    config = PageConfig(model_note=note, about="### Running now\n" + about, examples=examples,
-                        infill_examples=infill_examples,
-                        # The preset's defaults, within the operator's limits (the sliders stop there).
-                        gen_length=min(defaults.get("gen_length", 48), limits.max_gen_length),
-                        steps=min(defaults.get("steps", 48), limits.max_steps, limits.max_gen_length),
-                        block_length=min(defaults.get("block_length", 48), limits.max_gen_length), chat=loaded.chat,
-                        max_length=limits.max_gen_length)
+    about = "### Running now\n" + "\n".join(
+        f"- **{m.name}** ({m.kind}): {m.parameters:,} parameters on {m.device}; {m.description}; "
+        f"weights from `{shown_path(m.source)}`." for m in (loaded, ar) if m is not None)
     backend = Backend(denoise=functools.partial(runs.denoise, loaded, max_prompt_tokens=limits.max_prompt_tokens),
                       compare=(functools.partial(runs.compare, loaded, ar, max_prompt_tokens=limits.max_prompt_tokens)
                                if ar else None),
                       infill=functools.partial(runs.infill, loaded, max_prompt_tokens=limits.max_prompt_tokens),
                       limits=limits)
     backend = zerogpu.wrap(backend)  # on a ZeroGPU Space each run holds a lent GPU; elsewhere unchanged
-    demo = build_demo(backend, config, reversal_backend(loaded, ar, world) if tiny and ar else None)
+    tiny = loaded.name.startswith(("tiny", "random"))
+    if tiny and ar:
+        world = world or corpus.build_world(0)
+    return Models(backend, reversal_backend(loaded, ar, world) if tiny and ar else None, note, about, loaded, ar)
+
+
+def page_config(name: str, limits, note: str, about: str, chat: bool, world):
+    """The page's settings: the preset's defaults within the operator's limits (the sliders stop there)."""
+    from llada_demo.tinyworld import corpus
+    from llada_demo.models import PRESETS
+    from llada_demo.web.ui import PageConfig
+
+    defaults = PRESETS.get(name, PRESETS["tiny-llada"]).defaults
+    examples = tuple(corpus.example_prompts(world)) if world else ()
+    infill_examples = tuple(f"{i.left} {'___ ' * len(i.answer.split())}{i.right}".replace("  ", " ")
+                            for i in corpus.infill_items(world)[:4]) if world else ()
+    return PageConfig(model_note=note, about=about, examples=examples, infill_examples=infill_examples,
+                      gen_length=min(defaults.get("gen_length", 48), limits.max_gen_length),
+                      steps=min(defaults.get("steps", 48), limits.max_steps, limits.max_gen_length),
+                      block_length=min(defaults.get("block_length", 48), limits.max_gen_length), chat=chat,
+                      max_length=limits.max_gen_length)
+
+
+def build_while_loading(args, limits, names: tuple[str, str]):
+    """The page for the shipped pair, served at once; the models load behind it (see `Loading`)."""
+    from llada_demo.tinyworld import cases, corpus
+    from llada_demo.models import ASSETS, PRESETS
+    from llada_demo.web.ui import build_demo
+    from llada_demo.web.views import Backend, Reversal
+
+    model, ar = names
+    world = corpus.build_world(0)
+    loading = Loading(args, f"Loading the models (**{model}**" + (f" and **{ar}**" if ar != "none" else "")
+                      + "); a run asked for now starts when they are ready.")
+
+    def waiting(pick):
+        """A page function that waits for the models, then calls the loaded one (or refuses with a sentence)."""
+        def call(*a, **kw):
+            function = pick(loading.get())
+            if function is None:
+                from llada_demo.engine.limits import RunFailed
+                raise RunFailed("No autoregressive model is loaded, so there is nothing to compare with.")
+            return function(*a, **kw)
+        return call
+
+    backend = Backend(denoise=waiting(lambda m: m.backend.denoise),
+                      compare=waiting(lambda m: m.backend.compare) if ar != "none" else None,
+                      infill=waiting(lambda m: m.backend.infill), limits=limits)
+    reversal = None
+    if ar != "none":
+        report = ASSETS / "evaluation.json"
+        reversal = Reversal(cases=tuple(cases.reversal_cases(world)),
+                            ask=waiting(lambda m: m.reversal and m.reversal.ask),
+                            score=waiting(lambda m: m.reversal and m.reversal.score),
+                            measured=json.loads(report.read_text()) if report.is_file() else None)
+    config = page_config(model, limits, loading.waiting_note, "", PRESETS[model].chat, world)
+    demo = build_demo(backend, config, reversal, live_note=loading.note)
+    return demo.queue(default_concurrency_limit=limits.runs_at_once(model), max_size=limits.queue_size), loading
+
+
+def build(args, limits):
+    """Load the models (falling back as `load_diffusion` says), lay out the page, and bound its queue:
+    the concurrency follows the model actually loaded, not the one asked for."""
+    from llada_demo.tinyworld import corpus
+    from llada_demo.web.ui import build_demo
+
+    world = corpus.build_world(0)
+    m = models(args, world)
+    tiny = m.loaded.name.startswith(("tiny", "random"))
+    config = page_config(m.loaded.name, limits, m.note, m.about, m.loaded.chat, world if tiny else None)
+    demo = build_demo(m.backend, config, m.reversal)
     # Runs of the model share one concurrency group (concurrency_id="model" in ui.py); the queue is bounded
     # (and set explicitly: on ZeroGPU it would default to 1), so a crowd is told at once that the demo is full.
-    return demo.queue(default_concurrency_limit=limits.runs_at_once(loaded.name), max_size=limits.queue_size)
+    return demo.queue(default_concurrency_limit=limits.runs_at_once(m.loaded.name), max_size=limits.queue_size)
 
 
 def reversal_backend(loaded, ar, world):
@@ -193,17 +342,27 @@ def cap_malloc_arenas(arenas: int = 2) -> None:
 def launch(args, **options):
     """Build the page and serve it; `options` go to Gradio's launch (tests pass prevent_thread_lock)."""
     cap_malloc_arenas()
-    if args.threads:
-        import torch
-        torch.set_num_threads(args.threads)
     from llada_demo.engine.limits import from_args
     from llada_demo.web.render import CSS
 
     limits = from_args(args)  # a bad limit fails here, before any model loads
-    demo = build(args, limits)
+    names = shipped_plan(args)
+    if names:
+        demo, loading = build_while_loading(args, limits, names)
+    else:
+        demo, loading = build(args, limits), None
     print(f"llada-demo: serving on http://{args.host}:{args.port}", file=sys.stderr)
+    block = not options.pop("prevent_thread_lock", False)
     demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False,
-                max_file_size=limits.max_upload_bytes, **options)
+                max_file_size=limits.max_upload_bytes, prevent_thread_lock=True, **options)
+    # The models load once the server is up: imports share one interpreter lock, so importing torch beside
+    # gradio made both slower (measured while writing bench/bench_start.py).
+    if loading is not None:
+        demo.loading = loading.start()  # tests and callers can wait for it: demo.loading.get()
+    else:
+        print(READY, file=sys.stderr, flush=True)
+    if block:
+        demo.block_thread()
     return demo
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Callable
 
 import gradio as gr
 
@@ -246,11 +247,15 @@ def _reversal_tab(reversal: views.Reversal):
     stop.click(None, None, None, cancels=[event])
 
 
-def build_demo(backend: views.Backend, config: PageConfig = PageConfig(), reversal: views.Reversal | None = None
-               ) -> gr.Blocks:
-    """The whole page; the Reversal tab appears when its functions are given (the tiny world's pair)."""
+def build_demo(backend: views.Backend, config: PageConfig = PageConfig(), reversal: views.Reversal | None = None,
+               live_note: Callable[[], tuple[str, str, bool]] | None = None) -> gr.Blocks:
+    """The whole page; the Reversal tab appears when its functions are given (the tiny world's pair).
+
+    live_note: while the models load behind the served page (app.py), () -> (header note, "Running now"
+    paragraph, ready); the page asks it on every visit and every second until ready.
+    """
     with gr.Blocks(title=config.title) as demo:
-        gr.Markdown(f"# {config.title}\n{config.model_note}")
+        header = gr.Markdown(f"# {config.title}\n{config.model_note}", elem_id="model-note")
         with gr.Tab("Denoise", elem_id="tab-denoise"):
             _denoise_tab(backend, config)
         if backend.compare is not None:
@@ -264,4 +269,11 @@ def build_demo(backend: views.Backend, config: PageConfig = PageConfig(), revers
                 _infill_tab(backend, config)
         with gr.Tab("How it works", elem_id="tab-how"):
             gr.Markdown(HOW_IT_WORKS + "\n" + config.about)
+            running = gr.Markdown("", elem_id="running-now")
+        if live_note is not None:
+            timer = gr.Timer(1.0)
+            refresh = functools.partial(views.loading_views, config.title, live_note)
+            for event in (demo.load, timer.tick):
+                event(refresh, None, [header, running, timer], api_name=False, show_progress="hidden",
+                      queue=False)
     return demo

@@ -51,6 +51,13 @@ class Backend:
     limits: Limits = Limits()
 
 
+def loading_views(title: str, note: Callable[[], tuple[str, str, bool]]) -> tuple:
+    """The header, the "Running now" paragraph, and the timer that asks again (stopped once the models are
+    ready), while the models load behind the served page (see app.py's `Loading`)."""
+    text, about, ready = note()
+    return f"# {title}\n{text}", about, gr.Timer(active=not ready)
+
+
 def error(err: ValueError) -> gr.Error:
     return gr.Error(str(err), print_exception=False)
 
