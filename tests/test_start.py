@@ -123,3 +123,29 @@ def test_only_the_shipped_pair_is_served_before_loading(flags, planned, monkeypa
     if plan:  # what loading then gives: the same pair (load_ar puts the twin beside the tiny model)
         args = app.parse_args(flags)
         assert app.chosen(args)[0] == plan[0]
+
+
+def test_a_person_sees_loading_then_the_model_and_runs(slow_app):
+    """In Chromium: the header says Loading while the model loads and names it once ready (no reload); Run works."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+    if not Path(chromium).exists():
+        pytest.skip("Debian's chromium is not installed")
+    demo, url, release = slow_app
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.goto(url)
+        note = page.locator("#model-note")
+        sync_api.expect(note).to_contain_text("Loading the models", timeout=60_000)
+        page.locator("#prompt textarea").fill(PROMPT)
+        page.locator("#run").click()  # asked for while loading: it waits
+        assert not demo.loading.done.is_set()
+        release.set()
+        sync_api.expect(note).to_contain_text("Diffusion model: tiny-llada", timeout=60_000)
+        page.wait_for_selector('#canvas [data-step="48"]', timeout=120_000)  # the preset's default: 48 steps
+        browser.close()
