@@ -205,3 +205,165 @@ def test_the_shipped_model_fills_every_position_where_it_once_drew_the_mask():
                               remasking="random", temperature=1.0, cfg_scale=0.0, seed=180))[-1].steps
     assert loaded.mask_id not in steps[-1].tokens
     assert sorted(pos for step in steps for pos in step.committed) == list(range(32))
+
+
+# ---------------------------------------------------------------- decoding rules in the one loop (rules.py, revoke.py)
+
+RULES = [
+    dict(threshold=0.9), dict(threshold=0.3), dict(threshold=0.5, remasking="margin"),
+    dict(threshold=0.9, remasking="random", temperature=0.8), dict(entropy_bound=0.5),
+    dict(entropy_bound=2.0, remasking="entropy"), dict(entropy_bound=1.0, remasking="margin", temperature=0.5),
+    dict(remasking="margin"), dict(remasking="entropy"), dict(remasking="entropy", temperature=0.7, cfg_scale=1.0),
+]
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("steps,gen_length,block_length", [(16, 16, 16), (16, 16, 4), (8, 16, 8)])
+def test_every_rule_commits_each_position_once_inside_its_block(diffusion_model, rule, steps, gen_length, block_length):
+    model = CountingModel(diffusion_model)
+    torch.manual_seed(0)
+    stream = list(diffusion.sample(model, prompt(), steps=steps, gen_length=gen_length, block_length=block_length,
+                                   mask_id=MASK_ID, **rule))
+    assert len(stream) == len(model.rows) <= steps  # `steps` caps the passes of an adaptive rule
+    assert MASK_ID not in stream[-1].tokens
+    assert sorted(p for s in stream for p in s.committed) == list(range(gen_length))  # each exactly once
+    spans = block_spans(gen_length, block_length)
+    previous = (MASK_ID,) * gen_length
+    for step in stream:
+        start, end = spans[step.block]
+        assert step.committed and step.remasked == ()
+        assert all(start <= p < end and previous[p] == MASK_ID for p in step.committed)
+        assert all(step.tokens[p] == previous[p] for p in range(gen_length) if p not in step.committed)
+        # Blocks are filled left to right: no pass is spent on a block that is already full.
+        assert all(previous[p] == MASK_ID for p in range(start, end) if p in step.committed)
+        previous = step.tokens
+    assert [s.block for s in stream] == sorted(s.block for s in stream)
+
+
+@pytest.mark.parametrize("gen_length,block_length,temperature,remasking,cfg_scale", [
+    (16, 16, 0.0, "low_confidence", 0.0), (16, 4, 0.0, "low_confidence", 0.0), (24, 8, 0.9, "low_confidence", 0.0),
+    (16, 8, 1.0, "random", 0.0), (16, 16, 0.0, "margin", 1.5), (16, 4, 0.6, "random", 1.0),
+])
+def test_a_threshold_above_one_is_the_fixed_schedule_at_one_token_per_step(diffusion_model, gen_length, block_length,
+                                                                         temperature, remasking, cfg_scale):
+    kwargs = dict(steps=gen_length, gen_length=gen_length, block_length=block_length, temperature=temperature,
+                  remasking=remasking, cfg_scale=cfg_scale, mask_id=MASK_ID)
+    streams = []
+    for rule in ({}, {"threshold": 1.5}):
+        torch.manual_seed(4)
+        streams.append([(s.tokens, s.committed, s.proposals, s.confidence)
+                        for s in diffusion.sample(diffusion_model, prompt(), **kwargs, **rule)])
+    assert streams[0] == streams[1] and len(streams[0]) == gen_length
+    p = prompt(6, seed=3, batch=2)
+    outs = []
+    for rule in ({}, {"threshold": 1.5}):
+        torch.manual_seed(4)
+        outs.append(diffusion.generate(diffusion_model, p, **kwargs, **rule))
+    assert torch.equal(outs[0], outs[1])
+
+
+def test_a_lower_threshold_takes_fewer_passes_and_the_cap_fills_the_block(diffusion_model):
+    passes = {}
+    for tau in (2.0, 0.9, 0.5, 0.1, 1e-6):
+        passes[tau] = len(list(diffusion.sample(diffusion_model, prompt(), steps=16, gen_length=16, block_length=8,
+                                                threshold=tau, mask_id=MASK_ID)))
+    assert list(passes.values()) == sorted(passes.values(), reverse=True)
+    assert passes[2.0] == 16 and passes[1e-6] == 2  # one token per pass; a whole block per pass
+    # With steps < gen_length the cap binds: each block's last allowed pass commits all that is left.
+    stream = list(diffusion.sample(diffusion_model, prompt(), steps=4, gen_length=16, block_length=8,
+                                   threshold=2.0, mask_id=MASK_ID))
+    assert [len(s.committed) for s in stream] == [1, 7, 1, 7]
+    assert MASK_ID not in stream[-1].tokens
+
+
+@pytest.mark.parametrize("rule", RULES[:7])
+def test_sample_streams_what_generate_returns_under_every_rule(diffusion_model, rule):
+    kwargs = dict(steps=16, gen_length=16, block_length=8, mask_id=MASK_ID, **rule)
+    torch.manual_seed(5)
+    final = list(diffusion.sample(diffusion_model, prompt(4, seed=9), **kwargs))[-1]
+    torch.manual_seed(5)
+    assert final.tokens == tuple(diffusion.generate(diffusion_model, prompt(4, seed=9), **kwargs)[0, 4:].tolist())
+
+
+@pytest.mark.parametrize("steps,gen_length,block_length,remdm_number,max_revisions,temperature", [
+    (16, 16, 16, 1, 2, 0.0), (16, 16, 4, 1, 1, 0.0), (8, 16, 8, 2, 2, 0.0), (16, 16, 16, 3, 5, 0.8),
+    (24, 24, 8, 2, 1, 1.0),
+])
+def test_remdm_takes_back_commits_and_still_ends_with_no_mask(steps, gen_length, block_length, remdm_number,
+                                                            max_revisions, temperature):
+    model = CountingModel(MaskLogitShift(tiny(causal=False, seed=2), MASK_ID, -1e9))
+    torch.manual_seed(1)
+    stream = list(diffusion.sample(model, prompt(), steps=steps, gen_length=gen_length, block_length=block_length,
+                                   temperature=temperature, remdm_number=remdm_number, max_revisions=max_revisions,
+                                   mask_id=MASK_ID))
+    assert len(stream) == len(model.rows) <= 2 * steps  # the pass cap: one loop of `steps` passes in all
+    assert MASK_ID not in stream[-1].tokens
+    spans = block_spans(gen_length, block_length)
+    previous = (MASK_ID,) * gen_length
+    revisions = [0] * gen_length
+    for step in stream:
+        start, end = spans[step.block]
+        # Only tokens committed in the current block go back, and only as often as allowed.
+        assert all(start <= p < end and previous[p] != MASK_ID for p in step.remasked)
+        for p in step.remasked:
+            revisions[p] += 1
+        before = [MASK_ID if p in step.remasked else t for p, t in enumerate(previous)]
+        assert all(before[p] == MASK_ID and start <= p < end for p in step.committed)
+        assert all(step.tokens[p] == before[p] for p in range(gen_length) if p not in step.committed)
+        assert [c is not None for c in step.confidence] == [t == MASK_ID and start <= p < end
+                                                            for p, t in enumerate(before)]
+        if step.remasked:  # ReMDM-loop holds the number of masks: as many commits as remasks
+            assert len(step.committed) == len(step.remasked) <= remdm_number
+        previous = step.tokens
+    assert max(revisions) <= max_revisions and sum(revisions) > 0
+    commits = sum(len(s.committed) for s in stream)
+    assert commits == gen_length + sum(revisions)  # every position once, plus once per revision
+
+
+def test_remdm_remasks_the_least_sure_commit_of_the_block(diffusion_model):
+    torch.manual_seed(0)
+    stream = list(diffusion.sample(diffusion_model, prompt(), steps=16, gen_length=16, block_length=16,
+                                   remdm_number=1, max_revisions=3, mask_id=MASK_ID))
+    assert len(stream) == 32
+    # psi of every committed token: its probability in the pass that committed it.
+    psi = {}
+    for step in stream:
+        if step.remasked:
+            revocable = {p: v for p, (v, n) in psi.items() if n < 3}
+            assert list(step.remasked) == [min(revocable, key=revocable.get)]
+            psi.pop(step.remasked[0])
+        for p in step.committed:
+            n = sum(p in s.remasked for s in stream[:step.index + 1])
+            psi[p] = (step.probability[p], n)
+    assert stream[-1].remasked == () and MASK_ID not in stream[-1].tokens
+
+
+@pytest.mark.parametrize("rule", [dict(threshold=0.9), dict(entropy_bound=0.5, remasking="entropy"),
+                                  dict(remdm_number=1, max_revisions=1)])
+def test_a_run_with_each_rule_records_it_and_its_trace_round_trips(rule):
+    """runs.denoise passes the rule through, the trace's settings name it, and the exported trace loads
+    again (a ReMDM run holds more passes than `steps`)."""
+    from llada_demo.engine import runs
+    from llada_demo.engine.step import Trace
+    from llada_demo.models import load
+
+    loaded = load("tiny-llada")
+    trace = list(runs.denoise(loaded, "Zox's mother is", steps=16, gen_length=16, block_length=8, **rule))[-1]
+    assert {k: trace.settings[k] for k in rule} == rule
+    assert loaded.mask_id not in trace.steps[-1].tokens
+    if "remdm_number" in rule:
+        assert len(trace.steps) > 16 and any(s.remasked for s in trace.steps)
+    else:
+        assert len(trace.steps) < 16 and all(s.remasked == () for s in trace.steps)
+    assert Trace.from_json(trace.to_json()) == trace
+
+
+def test_a_llada_2_model_refuses_rules_its_pipeline_lacks(monkeypatch):
+    from llada_demo.engine import llada2, runs
+    from llada_demo.models import load
+
+    loaded = load("tiny-llada")
+    monkeypatch.setattr(llada2, "serves", lambda model: True)
+    for rule in (dict(entropy_bound=0.5), dict(remdm_number=1)):
+        with pytest.raises(ValueError, match="LLaDA 2 runs diffusers' own pipeline"):
+            runs.denoise(loaded, "Zox's mother is", steps=16, gen_length=16, block_length=8, **rule)

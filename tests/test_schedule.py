@@ -42,6 +42,41 @@ def test_bad_settings_raise_a_sentence(kwargs, fragment):
         check_settings(**kwargs)
 
 
+RULE = dict(steps=16, gen_length=16, block_length=8)
+
+
+@pytest.mark.parametrize("kwargs,fragment", [
+    (dict(threshold=0.0), "threshold must be above 0"),
+    (dict(threshold=-0.5), "threshold must be above 0"),
+    (dict(threshold=float("nan")), "threshold must be a number"),
+    (dict(threshold="0.9"), "threshold must be a number"),
+    (dict(entropy_bound=0), "entropy_bound must be above 0"),
+    (dict(entropy_bound=-1.0), "entropy_bound must be above 0"),
+    (dict(entropy_bound=float("inf")), "entropy_bound must be a number"),
+    (dict(threshold=0.9, entropy_bound=0.5), "threshold and entropy_bound cannot be combined"),
+    (dict(threshold=0.9, remdm_number=1), "threshold and remdm_number cannot be combined"),
+    (dict(entropy_bound=0.5, remdm_number=1), "ReMDM runs on LLaDA's fixed schedule"),
+    (dict(threshold=0.9, remasking="entropy"), "never above 0"),
+    (dict(remdm_number=0), "remdm_number"),
+    (dict(remdm_number=9), "from 1 to the block length"),
+    (dict(remdm_number=1.0), "whole number"),
+    (dict(remdm_number=1, max_revisions=0), "max_revisions"),
+    (dict(remasking="confidence"), "choose one of low_confidence, random, margin, entropy"),
+])
+def test_bad_rule_settings_raise_a_sentence(kwargs, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        check_settings(**RULE, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(threshold=0.9), dict(threshold=1.5), dict(threshold=0.5, remasking="margin"), dict(threshold=0.9, remasking="random"),
+    dict(entropy_bound=0.1), dict(entropy_bound=2, remasking="entropy"), dict(remdm_number=1),
+    dict(remdm_number=8, max_revisions=3, remasking="random"), dict(remasking="margin"), dict(remasking="entropy"),
+])
+def test_every_rule_setting_that_can_run_passes(kwargs):
+    check_settings(**RULE, **kwargs)
+
+
 def test_block_error_suggests_a_divisor():
     with pytest.raises(ValueError, match="try 5"):
         check_settings(steps=10, gen_length=10, block_length=6)

@@ -24,6 +24,9 @@ import torch
 import torch.nn.functional as F
 
 from llada_demo.engine.instrument import describe, rounded
+from llada_demo.engine import rules
+from llada_demo.engine.revoke import MAX_REVISIONS, block_plan, remask_lowest
+from llada_demo.engine.rules import commit_above_threshold, commit_entropy_bound, commit_top_k, random_scores
 from llada_demo.engine.schedule import add_gumbel_noise, block_spans, check_settings, num_transfer_tokens
 from llada_demo.engine.step import Step
 
@@ -37,8 +40,9 @@ class Pass:
     guesses: torch.Tensor     # (B, L) the guess at every generated position
     score: torch.Tensor       # (B, L) the score used to pick commits; -inf where not eligible
     probs: torch.Tensor | None  # (B, L, V) softmax of the unperturbed logits, when computed
-    was_masked: torch.Tensor  # (B, L) bool, masked when the step began
+    was_masked: torch.Tensor  # (B, L) bool, masked when the forward pass ran (remasked positions included)
     to_commit: torch.Tensor   # (B, L) bool, committed in this step
+    remasked: torch.Tensor    # (B, L) bool, committed before this step and sent back to [MASK] in it
 
 
 def model_logits(model, x: torch.Tensor, attention_mask: torch.Tensor | None, is_given: torch.Tensor,
@@ -60,23 +64,45 @@ def model_logits(model, x: torch.Tensor, attention_mask: torch.Tensor | None, is
 @torch.inference_mode()
 def reverse_process(model, x: torch.Tensor, attention_mask: torch.Tensor | None, *, prompt_length: int,
                     steps: int, block_length: int, temperature: float, cfg_scale: float, remasking: str,
-                    mask_id: int, generator: torch.Generator | None = None,
-                    keep_probs: bool = False) -> Iterator[Pass]:
+                    mask_id: int, generator: torch.Generator | None = None, keep_probs: bool = False,
+                    threshold: float | None = None, entropy_bound: float | None = None,
+                    remdm_number: int | None = None, max_revisions: int = MAX_REVISIONS) -> Iterator[Pass]:
     """Run the reverse process on canvas x (B, P + L), yielding one `Pass` per forward pass.
 
-    x is modified in place and is also what each Pass holds; settings are assumed checked.
+    x is modified in place and is also what each Pass holds; settings are assumed checked. The decoding
+    rule is picked by the keywords (see `generate`); the loop is the same for all of them.
     """
     B, total = x.shape
     P = prompt_length
     gen_length = total - P
     num_blocks = gen_length // block_length
     steps_per_block = steps // num_blocks
+    adaptive = threshold is not None or entropy_bound is not None  # the block runs until it is full
+    need_probs = keep_probs or remasking != "random" or entropy_bound is not None or remdm_number is not None
     is_given = x != mask_id  # (B, P + L) the prompt (and any given text): hidden in the CFG row
     positions = torch.arange(gen_length, device=x.device)  # (L,)
+    revisions = torch.zeros((B, gen_length), dtype=torch.long, device=x.device)  # times each position was remasked
     for block, (start, end) in enumerate(block_spans(gen_length, block_length)):
         masked_in_block = (x[:, P + start:P + end] == mask_id).sum(1).tolist()
         schedule = [num_transfer_tokens(m, steps_per_block) for m in masked_in_block]  # per row
-        for i in range(steps_per_block):
+        plan = block_plan(steps_per_block, remdm_number)
+        # ReMDM's psi: the probability each token of this block had when it was decoded; inf where nothing
+        # was decoded by this run in this block (given text and earlier blocks are never remasked).
+        decoded = torch.full((B, gen_length), torch.inf, device=x.device)
+        i = 0
+        while i < len(plan):
+            if adaptive and not (x[:, P + start:P + end] == mask_id).any():
+                break  # Fast-dLLM: the block ends when it is full; `steps` only caps its passes
+            remasked = torch.zeros((B, gen_length), dtype=torch.bool, device=x.device)
+            if plan[i].is_loop:
+                revocable = decoded.isfinite() & (revisions < max_revisions)
+                remasked = remask_lowest(decoded, revocable, remdm_number)  # (B, L)
+                if not remasked.any():  # nothing may be remasked any more: the loop phase ends here
+                    i = next(j for j in range(i, len(plan)) if not plan[j].is_loop)
+                    continue
+                x[:, P:] = x[:, P:].masked_fill(remasked, mask_id)
+                revisions += remasked
+                decoded = decoded.masked_fill(remasked, torch.inf)
             is_masked = x[:, P:] == mask_id  # (B, L)
             logits = model_logits(model, x, attention_mask, is_given, cfg_scale, mask_id)  # (B, P + L, V)
             # [MASK] is never a training target, so a trained model gives it almost no probability, but a
@@ -86,36 +112,40 @@ def reverse_process(model, x: torch.Tensor, attention_mask: torch.Tensor | None,
             logits[..., mask_id] = -torch.inf
             # The Gumbel draw covers the whole canvas, as in the official code, so the RNG stream matches.
             guesses = add_gumbel_noise(logits, temperature, generator)[:, P:].argmax(-1)  # (B, L)
-            probs = None
-            if remasking == "low_confidence" or keep_probs:
-                probs = F.softmax(logits[:, P:], dim=-1)  # (B, L, V)
-            if remasking == "low_confidence":
-                score = probs.gather(-1, guesses[..., None])[..., 0]  # (B, L)
-            else:  # "random": one uniform draw over the canvas, after the Gumbel draw
-                if generator is None:
-                    score = torch.rand((B, total), device=x.device)[:, P:]
-                else:
-                    score = torch.rand((B, total), device=x.device, generator=generator)[:, P:]
+            probs = F.softmax(logits[:, P:], dim=-1) if need_probs else None  # (B, L, V)
+            if remasking == "random":  # one uniform draw over the canvas, after the Gumbel draw
+                score = random_scores(B, total, x.device, generator)[:, P:]  # (B, L)
+            else:
+                score = rules.score(remasking, probs, guesses)  # (B, L)
             eligible = is_masked & (positions < end)  # earlier blocks are already full
             score = torch.where(eligible, score, -torch.inf)  # (B, L)
-            # Top-k over the full canvas (prompt at -inf), as the official code does, so ties break alike.
+            # Rules pick over the full canvas (prompt at -inf), as the official code does, so ties break alike.
             confidence = torch.full((B, total), -torch.inf, dtype=score.dtype, device=x.device)
             confidence[:, P:] = score
-            to_commit = torch.zeros((B, total), dtype=torch.bool, device=x.device)
-            for row in range(B):
-                k = schedule[row][i]
-                if k:
-                    to_commit[row, confidence[row].topk(k).indices] = True
-            to_commit = to_commit[:, P:]  # (B, L)
+            if adaptive and i == steps_per_block - 1:
+                to_commit = eligible  # the pass cap: the block's last allowed pass fills it
+            elif threshold is not None:
+                to_commit = commit_above_threshold(confidence, threshold)[:, P:]
+            elif entropy_bound is not None:
+                entropies = torch.zeros((B, total), dtype=probs.dtype, device=x.device)
+                entropies[:, P:] = rules.entropy(probs)
+                to_commit = commit_entropy_bound(confidence, entropies, entropy_bound)[:, P:]
+            elif plan[i].is_loop:  # ReMDM-loop holds the number of masks: commit as many as were remasked
+                to_commit = commit_top_k(confidence, remasked.sum(1).tolist())[:, P:]
+            else:
+                to_commit = commit_top_k(confidence, [s[plan[i].step] for s in schedule])[:, P:]  # (B, L)
             x[:, P:] = torch.where(to_commit, guesses, x[:, P:])
-            yield Pass(block, x, guesses, score, probs, is_masked, to_commit)
+            if remdm_number is not None:
+                decoded = torch.where(to_commit, rules.low_confidence(probs, guesses), decoded)
+            yield Pass(block, x, guesses, score, probs, is_masked, to_commit, remasked)
+            i += 1
 
 
 def _checked_canvas(model, prompt: torch.Tensor, *, steps, gen_length, block_length, temperature,
-                    cfg_scale, remasking, mask_id) -> torch.Tensor:
+                    cfg_scale, remasking, mask_id, **rule) -> torch.Tensor:
     """Validate the settings and build the canvas (B, P + L): the prompt, then gen_length masks."""
     check_settings(steps=steps, gen_length=gen_length, block_length=block_length, temperature=temperature,
-                   cfg_scale=cfg_scale, remasking=remasking)
+                   cfg_scale=cfg_scale, remasking=remasking, **rule)
     if prompt.dim() != 2:
         raise ValueError(f"The prompt ids must have shape (batch, length), got {tuple(prompt.shape)}.")
     limit = getattr(getattr(model, "config", None), "max_position_embeddings", None)
@@ -130,16 +160,34 @@ def _checked_canvas(model, prompt: torch.Tensor, *, steps, gen_length, block_len
 def generate(model, prompt: torch.Tensor, *, steps: int = 128, gen_length: int = 128, block_length: int = 128,
              temperature: float = 0.0, cfg_scale: float = 0.0, remasking: str = "low_confidence",
              mask_id: int = 126336, attention_mask: torch.Tensor | None = None,
-             generator: torch.Generator | None = None) -> torch.LongTensor:
-    """Token ids (B, P + gen_length) for a batch of (left-padded) prompts (B, P): LLaDA's `generate`."""
+             generator: torch.Generator | None = None, threshold: float | None = None,
+             entropy_bound: float | None = None, remdm_number: int | None = None,
+             max_revisions: int = MAX_REVISIONS) -> torch.LongTensor:
+    """Token ids (B, P + gen_length) for a batch of (left-padded) prompts (B, P): LLaDA's `generate`.
+
+    The decoding rule (`rules.py`, `revoke.py`):
+    - remasking: the score that says which guesses are sure: "low_confidence" (LLaDA's default), "random",
+      "margin" or "entropy" (Dream's `topk_margin` / `entropy`).
+    - By default LLaDA's fixed schedule commits `steps / num_blocks` tokens' worth per block, evenly.
+    - threshold=tau (Fast-dLLM): each pass commits the surest masked position of the block and every other
+      one scoring at least tau, until the block is full. `steps` is then a cap: a block gets at most
+      `steps / num_blocks` passes and its last one commits whatever is left (with steps == gen_length the
+      cap never binds, and this is Fast-dLLM's `generate(..., threshold=tau)`).
+    - entropy_bound=gamma (EB-sampler): each pass commits, in order of score, the longest run of the block's
+      masked positions whose entropies sum to at most gamma plus the largest of them; `steps` caps as above.
+    - remdm_number=n (ReMDM): on the fixed schedule, after 7/8 of each block's steps, `steps / num_blocks`
+      extra passes each remask the n least sure tokens committed in the block (each position at most
+      `max_revisions` times) and commit n again; a run takes up to 2 * steps passes.
+    """
+    rule = dict(threshold=threshold, entropy_bound=entropy_bound, remdm_number=remdm_number, max_revisions=max_revisions)
     x = _checked_canvas(model, prompt, steps=steps, gen_length=gen_length, block_length=block_length,
-                        temperature=temperature, cfg_scale=cfg_scale, remasking=remasking, mask_id=mask_id)
+                        temperature=temperature, cfg_scale=cfg_scale, remasking=remasking, mask_id=mask_id, **rule)
     if attention_mask is not None:
         # The generated positions are always attended to.
         attention_mask = torch.cat([attention_mask, torch.ones_like(x[:, prompt.shape[1]:])], dim=-1)
     for _ in reverse_process(model, x, attention_mask, prompt_length=prompt.shape[1], steps=steps,
                              block_length=block_length, temperature=temperature, cfg_scale=cfg_scale,
-                             remasking=remasking, mask_id=mask_id, generator=generator):
+                             remasking=remasking, mask_id=mask_id, generator=generator, **rule):
         pass
     return x
 
@@ -147,24 +195,28 @@ def generate(model, prompt: torch.Tensor, *, steps: int = 128, gen_length: int =
 def sample(model, prompt_ids: torch.Tensor, *, steps: int, gen_length: int, block_length: int,
            temperature: float = 0.0, cfg_scale: float = 0.0, remasking: str = "low_confidence",
            mask_id: int, initial: torch.Tensor | None = None, top_k: int = 5,
-           generator: torch.Generator | None = None) -> Iterator[Step]:
+           generator: torch.Generator | None = None, threshold: float | None = None,
+           entropy_bound: float | None = None, remdm_number: int | None = None,
+           max_revisions: int = MAX_REVISIONS) -> Iterator[Step]:
     """Yield one `Step` per forward pass for one prompt (1, P).
 
     initial: optional (1, gen_length) starting content of the generated region, mask_id where the model
     should write (infill); by default the region is all masks, as in LLaDA.
+    The decoding rule's keywords are `generate`'s; `Step.remasked` lists the positions ReMDM took back.
     Settings are checked before anything runs: a bad one raises ValueError at the call, not later.
     """
     if prompt_ids.dim() != 2 or prompt_ids.shape[0] != 1:
         raise ValueError(f"sample takes one prompt of shape (1, length), got {tuple(prompt_ids.shape)}; use generate for batches.")
+    rule = dict(threshold=threshold, entropy_bound=entropy_bound, remdm_number=remdm_number, max_revisions=max_revisions)
     x = _checked_canvas(model, prompt_ids, steps=steps, gen_length=gen_length, block_length=block_length,
-                        temperature=temperature, cfg_scale=cfg_scale, remasking=remasking, mask_id=mask_id)
+                        temperature=temperature, cfg_scale=cfg_scale, remasking=remasking, mask_id=mask_id, **rule)
     if initial is not None:
         if tuple(initial.shape) != (1, gen_length):
             raise ValueError(f"The initial region must have shape (1, {gen_length}), got {tuple(initial.shape)}.")
         x[:, prompt_ids.shape[1]:] = initial.to(x.device)
     passes = reverse_process(model, x, None, prompt_length=prompt_ids.shape[1], steps=steps,
                              block_length=block_length, temperature=temperature, cfg_scale=cfg_scale,
-                             remasking=remasking, mask_id=mask_id, generator=generator, keep_probs=True)
+                             remasking=remasking, mask_id=mask_id, generator=generator, keep_probs=True, **rule)
     return _steps(passes, top_k)
 
 
@@ -189,4 +241,5 @@ def _steps(passes: Iterator[Pass], top_k: int) -> Iterator[Step]:
             entropy=entropy,
             nfe=index + 1,
             elapsed=time.perf_counter() - start,
+            remasked=tuple(p.remasked[0].nonzero()[:, 0].tolist()),
         )

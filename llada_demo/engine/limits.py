@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 MAX_TEMPERATURE = 2.0
 MAX_CFG_SCALE = 4.0
 MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes at most a signed 64-bit value
-REMASKING = ("low_confidence", "random")  # schedule.REMASKING (imported there: this module stays torch-free)
+REMASKING = ("low_confidence", "random", "margin", "entropy")  # the scores of engine/rules.py (rules.SCORES)
 ALLOWED_CONTROLS = "\t\n\r"
 
 

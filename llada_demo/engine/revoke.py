@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import torch
 
 LOOP_START = (7, 8)  # the loop begins after 7/8 of the block's steps, as `remask_thres` in the authors' code
+MAX_REVISIONS = 2    # default bound on how often one position may be remasked (the authors' code has none)
 
 
 @dataclass(frozen=True)

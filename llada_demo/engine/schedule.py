@@ -8,14 +8,23 @@ knows nothing about models or tokenizers.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from llada_demo.engine.limits import REMASKING, shown
+from llada_demo.engine.revoke import MAX_REVISIONS
 
 
 def check_settings(*, steps: int, gen_length: int, block_length: int, temperature: float = 0.0,
-                   cfg_scale: float = 0.0, remasking: str = "low_confidence") -> None:
-    """Raise ValueError, with a sentence saying what to change, if the settings cannot be sampled."""
+                   cfg_scale: float = 0.0, remasking: str = "low_confidence", threshold: float | None = None,
+                   entropy_bound: float | None = None, remdm_number: int | None = None,
+                   max_revisions: int = MAX_REVISIONS) -> None:
+    """Raise ValueError, with a sentence saying what to change, if the settings cannot be sampled.
+
+    threshold, entropy_bound, remdm_number and max_revisions pick the decoding rule (see
+    `diffusion.generate`); at most one of the first three may be set.
+    """
     for name, value in (("steps", steps), ("gen_length", gen_length), ("block_length", block_length)):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{name} must be a whole number, got {value!r}.")
@@ -38,6 +47,35 @@ def check_settings(*, steps: int, gen_length: int, block_length: int, temperatur
             raise ValueError(f"{name} must be 0 or more, got {value}.")
     if remasking not in REMASKING:
         raise ValueError(f"Unknown remasking strategy {shown(remasking)}; choose one of {', '.join(REMASKING)}.")
+    _check_rule(remasking=remasking, block_length=block_length, threshold=threshold, entropy_bound=entropy_bound,
+                remdm_number=remdm_number, max_revisions=max_revisions)
+
+
+def _check_rule(*, remasking, block_length, threshold, entropy_bound, remdm_number, max_revisions) -> None:
+    for name, value, example in (("threshold", threshold, "0.9, as Fast-dLLM uses"),
+                                 ("entropy_bound", entropy_bound, "0.1 to 1")):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"{name} must be a number, got {shown(value)}; try {example}.")
+        if value <= 0:
+            raise ValueError(f"{name} must be above 0, got {value}; try {example}, or leave it unset for "
+                             "LLaDA's fixed schedule.")
+    if remdm_number is not None and (isinstance(remdm_number, bool) or not isinstance(remdm_number, int)
+                                     or not 1 <= remdm_number <= block_length):
+        raise ValueError(f"remdm_number (tokens remasked per ReMDM pass) must be a whole number from 1 to the "
+                         f"block length ({block_length}), got {shown(remdm_number)}.")
+    if isinstance(max_revisions, bool) or not isinstance(max_revisions, int) or max_revisions < 1:
+        raise ValueError(f"max_revisions (how often one position may be remasked) must be a whole number of at "
+                         f"least 1, got {shown(max_revisions)}.")
+    chosen = [name for name, value in (("threshold", threshold), ("entropy_bound", entropy_bound),
+                                       ("remdm_number", remdm_number)) if value is not None]
+    if len(chosen) > 1:
+        raise ValueError(f"Choose one decoding rule: {' and '.join(chosen)} cannot be combined (ReMDM runs on "
+                         "LLaDA's fixed schedule; the threshold and the entropy bound each set how many to commit).")
+    if threshold is not None and remasking == "entropy":
+        raise ValueError("A threshold compares scores with a probability, but the entropy score (negative entropy) is "
+                         "never above 0; use low_confidence or margin with a threshold, or an entropy_bound.")
 
 
 def largest_divisor_at_most(n: int, limit: int) -> int:
