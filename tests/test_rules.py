@@ -229,3 +229,65 @@ def test_remask_lowest_takes_the_least_sure_revocable_commits():
     assert chosen[1].nonzero()[:, 0].tolist() == [1]  # only one may go back
     assert not (chosen & ~revocable).any()
     assert not revoke.remask_lowest(decoded, torch.zeros_like(revocable), 3).any()
+
+
+# ---------------------------------------------------------------- the loop against Fast-dLLM's own generate
+
+class OnDevice(torch.nn.Module):
+    """Fast-dLLM's generate reads `model.device` and calls `model(x)`."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    @property
+    def device(self):
+        return next(self.model.parameters()).device
+
+    def forward(self, x):
+        return self.model(x)
+
+
+def fast_dllm_generate():
+    return functions_of(FAST_DLLM / "llada/generate.py",
+                        {"generate", "get_transfer_index", "add_gumbel_noise", "get_num_transfer_tokens"})["generate"]
+
+
+@pytest.mark.parametrize("threshold", [0.3, 0.6, 0.9, 1.5, None])
+@pytest.mark.parametrize("gen_length,block_length", [(16, 16), (16, 4), (24, 8)])
+def test_threshold_run_equals_fast_dllm_generate(diffusion_model, threshold, gen_length, block_length):
+    from llada_demo.engine import diffusion
+    from tests.conftest import MASK_ID, VOCAB
+
+    theirs_generate = fast_dllm_generate()
+    for seed in range(3):
+        p = torch.randint(4, VOCAB, (1, 5), generator=torch.Generator().manual_seed(seed))
+        counting = []
+        model = lambda x, **kw: counting.append(1) or diffusion_model(x, **kw)  # noqa: E731
+        ours = diffusion.generate(model, p, steps=gen_length, gen_length=gen_length, block_length=block_length,
+                                  threshold=threshold, mask_id=MASK_ID)
+        theirs, nfe = theirs_generate(OnDevice(diffusion_model), p, steps=gen_length, gen_length=gen_length,
+                                      block_length=block_length, mask_id=MASK_ID, threshold=threshold)
+        assert torch.equal(ours, theirs)
+        assert len(counting) == nfe
+
+
+def test_threshold_run_equals_fast_dllm_generate_on_the_shipped_model(world):
+    """The shipped diffusion model on held-out prompts of the tiny world at tau = 0.9 (Fast-dLLM's default)."""
+    from llada_demo.engine import diffusion
+    from llada_demo.models import load
+    from llada_demo.tinyworld import evaluate
+
+    theirs_generate = fast_dllm_generate()
+    loaded = load("tiny-llada")
+    cases = evaluate.reversal_cases(world, limit=6)
+    for case in cases:
+        p = torch.tensor([evaluate.ids_of(loaded, case.forward_prompt)])
+        counting = []
+        model = lambda x, **kw: counting.append(1) or loaded.model(x, **kw)  # noqa: E731
+        ours = diffusion.generate(model, p, steps=case.length, gen_length=case.length, block_length=case.length,
+                                  threshold=0.9, mask_id=loaded.mask_id)
+        theirs, nfe = theirs_generate(OnDevice(loaded.model), p, steps=case.length, gen_length=case.length,
+                                      block_length=case.length, mask_id=loaded.mask_id, threshold=0.9)
+        assert torch.equal(ours, theirs)
+        assert len(counting) == nfe < case.length  # and it did decode in parallel somewhere

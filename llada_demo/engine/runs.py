@@ -23,6 +23,7 @@ import torch
 
 from llada_demo.engine import autoregressive, diffusion, llada2
 from llada_demo.engine.limits import RunFailed
+from llada_demo.engine.revoke import MAX_REVISIONS
 from llada_demo.engine.step import Step, Trace
 from llada_demo.engine.text import display_texts, prompt_ids
 
@@ -97,24 +98,33 @@ def _checked_prompt_ids(loaded: Loaded, prompt: str, max_prompt_tokens: int | No
 def denoise(loaded: Loaded, prompt: str, *, steps: int, gen_length: int, block_length: int,
             temperature: float = 0.0, cfg_scale: float = 0.0, remasking: str = "low_confidence",
             seed: int = 0, max_prompt_tokens: int | None = None,
-            history: tuple[tuple[str, str], ...] = ()) -> Iterator[Trace]:
+            history: tuple[tuple[str, str], ...] = (), threshold: float | None = None,
+            entropy_bound: float | None = None, remdm_number: int | None = None,
+            max_revisions: int = MAX_REVISIONS) -> Iterator[Trace]:
     """The diffusion model's reverse process on `prompt`, one Trace per forward pass.
 
     history: earlier (user, reply) turns of a conversation, for instruct models (see `chat.py`).
+    threshold, entropy_bound, remdm_number, max_revisions: the decoding rule (see `diffusion.generate`);
+    the trace's settings record the ones that are set.
     """
     ids = _checked_prompt_ids(loaded, prompt, max_prompt_tokens, history)
     device = next(loaded.model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(seed))
     if llada2.serves(loaded.model):  # LLaDA 2: diffusers' own LLaDA2Pipeline, `steps` per block (engine/llada2.py)
+        if entropy_bound is not None or remdm_number is not None:
+            raise ValueError("LLaDA 2 runs diffusers' own pipeline, which has a threshold but no entropy bound or "
+                             "ReMDM; leave entropy_bound and remdm_number unset for this model.")
         trace, stream = llada2.traced(loaded, prompt, ids, generator, steps=steps, gen_length=gen_length,
                                       block_length=block_length, temperature=temperature, cfg_scale=cfg_scale,
-                                      remasking=remasking, seed=seed)
+                                      remasking=remasking, seed=seed, threshold=threshold)
         return _stream(trace, stream, loaded.tokenizer)
+    rule = dict(threshold=threshold, entropy_bound=entropy_bound, remdm_number=remdm_number, max_revisions=max_revisions)
     stream = diffusion.sample(loaded.model, torch.tensor([ids], device=device), steps=steps, gen_length=gen_length,
                               block_length=block_length, temperature=temperature, cfg_scale=cfg_scale,
-                              remasking=remasking, mask_id=loaded.mask_id, generator=generator)
+                              remasking=remasking, mask_id=loaded.mask_id, generator=generator, **rule)
     settings = dict(steps=steps, gen_length=gen_length, block_length=block_length, temperature=temperature,
-                    cfg_scale=cfg_scale, remasking=remasking, seed=int(seed))
+                    cfg_scale=cfg_scale, remasking=remasking, seed=int(seed),
+                    **{k: v for k, v in rule.items() if v is not None and (k != "max_revisions" or remdm_number)})
     trace = Trace(sampler="diffusion", prompt=prompt, settings=settings, mask_id=loaded.mask_id,
                   special_ids={"eos": loaded.eos_ids}, model=loaded.name,
                   token_text=display_texts(loaded.tokenizer, [loaded.mask_id, *loaded.eos_ids]))

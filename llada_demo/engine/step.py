@@ -289,5 +289,6 @@ def _check_settings(settings: dict, length: int | None, steps: int) -> None:
             raise _bad(f"the setting {key} must be a whole number from 1 to {max(MAX_STEPS, MAX_POSITIONS)}")
     if length is not None and settings.get("gen_length", length) != length:
         raise _bad(f"its settings say gen_length {settings['gen_length']} but its steps hold {length} positions")
-    if steps and settings.get("steps", steps) < steps:
+    loops = 2 if settings.get("remdm_number") else 1  # ReMDM adds a loop of `steps` passes (engine/revoke.py)
+    if steps and settings.get("steps", steps) * loops < steps:
         raise _bad(f"its settings say {settings['steps']} steps but it holds {steps}")
