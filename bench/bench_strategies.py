@@ -25,6 +25,7 @@ import json
 import os
 import sys
 import time
+from functools import partial
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
@@ -75,20 +76,28 @@ def decode(model, region: list[int], prompt: list[int], masked: int, share: floa
     return x[0, len(prompt):].tolist(), passes, time.perf_counter() - start
 
 
+def continues(loaded, case, filled: list[int]) -> bool:
+    """The generated text answers the case forwards (its first word / first line, as `evaluate` scores it)."""
+    return case.correct(evaluate.text_of(loaded, filled), case.forward_answer)
+
+
+def fills(loaded, n: int, answer: str, filled: list[int]) -> bool:
+    """The n blank tokens at the start of the region decode to the answer (as `evaluate.fill` scores it)."""
+    return loaded.tokenizer.decode(filled[:n], skip_special_tokens=True).strip() == answer
+
+
 def items(loaded, world, limit):
     """(task, prompt ids, region ids with masks, number masked, check(filled region) -> bool) per held-out item."""
     out = []
     for case in evaluate.reversal_cases(world, limit):
         p = evaluate.ids_of(loaded, case.forward_prompt)
-        check = (lambda c: lambda ids: c.correct(evaluate.text_of(loaded, ids), c.forward_answer))(case)
-        out.append((f"{case.kind} forward", p, [loaded.mask_id] * case.length, case.length, check))
+        out.append((f"{case.kind} forward", p, [loaded.mask_id] * case.length, case.length,
+                    partial(continues, loaded, case)))
         if case.kind == "facts":
             ids = evaluate.ids_of(loaded, case.text_with(case.reverse_answer))
             n = len(evaluate.ids_of(loaded, case.reverse_answer))
             region = [loaded.mask_id] * n + ids[n:] + [loaded.tokenizer.eos_token_id] * 4
-            answer = case.reverse_answer
-            check = (lambda n, a: lambda ids: loaded.tokenizer.decode(ids[:n], skip_special_tokens=True).strip() == a)(n, answer)
-            out.append(("facts as a blank", [], region, n, check))
+            out.append(("facts as a blank", [], region, n, partial(fills, loaded, n, case.reverse_answer)))
     return out
 
 
