@@ -1,0 +1,24 @@
+"""What the page says about the models and offers by default: a plain record app.py fills in.
+
+What it is not: no layout (ui.py and tabs/), no model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageConfig:
+    """What the page says about the models and what it offers by default."""
+
+    title: str = "llada-demo: watch a diffusion language model write"
+    model_note: str = ""
+    about: str = ""  # the "How it works" tab's model paragraph (markdown)
+    examples: tuple[str, ...] = ()
+    infill_examples: tuple[str, ...] = ()
+    gen_length: int = 48
+    steps: int = 48
+    block_length: int = 48
+    max_length: int = 192
+    chat: bool = False  # an instruct model: the Denoise tab keeps a conversation (see chat.py)

@@ -1,0 +1,43 @@
+"""The comparison tab: the same prompt through the diffusion and the autoregressive model, pass by pass.
+
+What it is not: no views (views.py), no model.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import gradio as gr
+
+from llada_demo.web import views
+from llada_demo.web.config import PageConfig
+from llada_demo.web.render import canvas_html
+from llada_demo.web.tabs.widgets import text_and_buttons
+
+
+def build(backend: views.Backend, config: PageConfig):
+    gr.Markdown("The same prompt through both models, **one forward pass of each per frame**. The autoregressive "
+                "model writes strictly left to right, one token per pass; the diffusion model commits wherever it is "
+                "sure, several tokens per pass when it has fewer steps than tokens.")
+    prompt, run, stop = text_and_buttons("Prompt", "compare", "Run both", config.examples[0] if config.examples else "")
+    with gr.Row():
+        gen_length = gr.Slider(4, config.max_length, value=config.gen_length, step=1, label="Generation length")
+        steps = gr.Slider(1, config.max_length, value=max(1, config.steps // 2), step=1, label="Diffusion steps")
+        block_length = gr.Slider(1, config.max_length, value=config.block_length, step=1, label="Diffusion block length")
+        temperature = gr.Slider(0, 2, value=0.0, step=0.05, label="Temperature")
+        seed = gr.Number(value=0, precision=0, label="Seed")
+    with gr.Row():
+        with gr.Column():
+            gr.Markdown("#### Diffusion (LLaDA-style)")
+            d_canvas = gr.HTML(canvas_html(views.empty(gen_length=config.gen_length), -1), elem_id="compare-diffusion")
+            d_status = gr.Markdown("", elem_id="compare-diffusion-status")
+        with gr.Column():
+            gr.Markdown("#### Autoregressive (left to right)")
+            a_canvas = gr.HTML(canvas_html(views.empty("autoregressive", config.gen_length), -1), elem_id="compare-ar")
+            a_status = gr.Markdown("", elem_id="compare-ar-status")
+    chart = gr.Plot(label="Tokens finalised against forward passes", elem_id="compare-chart")
+    event = run.click(functools.partial(views.compare_frames, backend),
+                      [prompt, gen_length, steps, block_length, temperature, seed],
+                      [d_canvas, d_status, a_canvas, a_status, chart], api_name="compare", concurrency_id="model",
+                      preprocess=False)
+    stop.click(None, None, None, cancels=[event])

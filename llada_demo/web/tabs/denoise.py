@@ -1,0 +1,92 @@
+"""The Denoise tab: a prompt, the settings, the canvas, its replay, the four plots, export and import.
+
+What it is not: no views (views.py, chat.py), no model.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import gradio as gr
+
+from llada_demo.engine.limits import REMASKING
+from llada_demo.web import chat, views
+from llada_demo.web.config import PageConfig
+from llada_demo.web.render import canvas_html
+
+
+def build(backend: views.Backend, config: PageConfig):
+    trace = gr.State(None)
+    if config.chat:
+        talk = gr.Chatbot(label="Conversation (each reply is written on the canvas below)", elem_id="conversation",
+                          height=260)
+        new = gr.Button("New conversation", elem_id="new-conversation", size="sm")
+    with gr.Row(equal_height=True):
+        prompt = gr.Textbox(label="Message" if config.chat else "Prompt", elem_id="prompt", lines=2, scale=5,
+                            placeholder="Type a message, then press Enter or Run" if config.chat
+                            else "Type the start of a text, then press Enter or Run")
+        with gr.Column(scale=1, min_width=140):
+            run = gr.Button("Run", variant="primary", elem_id="run")
+            stop = gr.Button("Stop", variant="stop", elem_id="stop")
+    if config.examples:
+        gr.Examples(list(config.examples), inputs=[prompt], label="Example prompts from the tiny world")
+    with gr.Accordion("Settings", open=False):
+        with gr.Row():
+            gen_length = gr.Slider(4, config.max_length, value=config.gen_length, step=1,
+                                   label="Generation length (gen_length)", elem_id="gen-length")
+            steps = gr.Slider(1, config.max_length, value=config.steps, step=1, label="Steps (forward passes)",
+                              elem_id="steps")
+            block_length = gr.Slider(1, config.max_length, value=config.block_length, step=1, label="Block length",
+                                     elem_id="block-length")
+        with gr.Row():
+            remasking = gr.Radio(list(REMASKING), value="low_confidence", label="Remasking")
+            temperature = gr.Slider(0, 2, value=0.0, step=0.05, label="Temperature")
+            cfg_scale = gr.Slider(0, 4, value=0.0, step=0.1, label="CFG scale")
+            seed = gr.Number(value=0, precision=0, label="Seed")
+        with gr.Row():
+            show_guesses = gr.Checkbox(value=True, label="Show guesses under masks")
+            speed = gr.Slider(1, 30, value=8, step=1, label="Playback speed (steps per second)")
+    canvas = gr.HTML(canvas_html(views.empty(gen_length=config.gen_length), -1), elem_id="canvas")
+    status = gr.Markdown("Ready.", elem_id="status")
+    with gr.Row(equal_height=True):
+        slider = gr.Slider(0, 1, value=0, step=1, label="Step (drag to replay the run)", elem_id="step-slider", scale=6)
+        play = gr.Button("Play", elem_id="play", scale=1, min_width=90)
+        pause = gr.Button("Pause", elem_id="pause", scale=1, min_width=90)
+    with gr.Row():
+        heatmap = gr.Plot(label="Confidence of the guess at each position and step", elem_id="heatmap")
+        order = gr.Plot(label="Decode order", elem_id="decode-order")
+    with gr.Row():
+        masks = gr.Plot(label="Masks left", elem_id="masks-left")
+        entropy = gr.Plot(label="Mean entropy", elem_id="entropy")
+    with gr.Accordion("Export and import", open=False):
+        with gr.Row():
+            as_json = gr.Button("Export JSON")
+            as_html = gr.Button("Export HTML replay")
+            as_gif = gr.Button("Export GIF")
+        exported = gr.File(label="Exported file", elem_id="exported", interactive=False)
+        imported = gr.File(label="Load a JSON trace to replay it (no model needed)", file_types=[".json"],
+                           elem_id="import")
+
+    # The model events take raw inputs (preprocess=False): views check every value against the operator's
+    # limits and answer a bad one with a sentence, where Gradio's own checks would hide it behind an error.
+    frames = functools.partial(views.denoise_frames, backend)
+    inputs = [prompt, gen_length, steps, block_length, remasking, temperature, cfg_scale, seed, show_guesses]
+    outputs = [canvas, status, slider, trace, heatmap, order, masks, entropy]
+    if config.chat:  # the message joins the conversation; the canvas animates the reply
+        frames = functools.partial(chat.chat_frames, backend)
+        inputs, outputs = [talk, *inputs], [*outputs, talk]
+        new.click(lambda: ([], ""), None, [talk, prompt], api_name="new_conversation")
+    run_event = run.click(frames, inputs, outputs, api_name="denoise", concurrency_id="model", preprocess=False)
+    submit_event = prompt.submit(frames, inputs, outputs, api_name=False, concurrency_id="model", preprocess=False)
+    if config.chat:
+        for event in (run_event, submit_event):
+            event.success(lambda: "", None, prompt, api_name=False)
+    stop.click(None, None, None, cancels=[run_event, submit_event])
+    slider.input(views.scrub, [trace, slider, show_guesses], [canvas, status], api_name="scrub", show_progress="hidden")
+    play_event = play.click(views.play, [trace, slider, speed, show_guesses], [canvas, status, slider], api_name="play",
+                            show_progress="hidden")
+    pause.click(None, None, None, cancels=[play_event])
+    for button, kind in ((as_json, "json"), (as_html, "html"), (as_gif, "gif")):
+        button.click(functools.partial(views.export_file, kind=kind), [trace], [exported], api_name=f"export_{kind}")
+    imported.upload(functools.partial(views.load_trace, max_bytes=backend.limits.max_upload_bytes),
+                    [imported, show_guesses], outputs, api_name="load_trace")

@@ -1,0 +1,41 @@
+"""The "How it works" tab's text: what the page shows and why, in words a class can follow.
+
+What it is not: no layout (ui.py shows it), no figures.
+"""
+
+from __future__ import annotations
+
+
+HOW_IT_WORKS = """
+### What you are watching
+
+A **diffusion language model** such as LLaDA (Nie et al. 2025) does not write left to right. Its answer
+starts as a row of `[MASK]` tokens. At every **step** the model looks at the whole canvas at once (its
+attention has no causal mask) and guesses a token for *every* masked position. The guesses it is most
+sure of are **committed**; all the others are **remasked** and guessed again at the next step, now with
+more of the text visible. With as many steps as tokens, one token is committed per forward pass; with
+fewer steps, several at once, which is faster but riskier.
+
+**One step:** forward pass over the canvas → a guess and a probability at every masked position → keep the
+*k* most confident (k from the schedule) → remask the rest.
+
+**Training.** Pre-training hides a random fraction *t* of the tokens of a text, with *t* drawn uniformly
+between 0 and 1, and teaches the model to recover them (the loss counts only hidden tokens, weighted by
+1/*t*). Fine-tuning hides only the answer, never the prompt. Because it learns to fill holes anywhere,
+the same model can fill blanks in the middle of a text (the Infill tab) and can answer "backwards"
+questions where left-to-right models fail (the Reversal tab).
+
+**Blocks.** With a block length shorter than the generation length, the canvas is filled block by block,
+left to right, and the model only commits inside the current block (semi-autoregressive decoding). A
+block length of 1 with one step per token is exactly left-to-right decoding.
+
+**Remasking.** *low_confidence* keeps the guesses with the highest probability; *random* keeps random ones
+(the paper's baseline). **Temperature** > 0 samples the guesses instead of taking the most likely one.
+**CFG** (classifier-free guidance) runs a second copy with the prompt masked out and pushes the answer away
+from what the model would write without the prompt.
+
+**Reading the canvas.** Grey dashed chips are still masked (the faint italic word is the model's current
+guess, which may still change); a ringed chip was committed in the step shown; filled chips are coloured by
+how sure the model was when it committed them (dark = unsure, yellow = sure); ∎ marks end-of-text. Hover or
+focus a chip for its top-5 candidates.
+"""
