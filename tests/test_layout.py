@@ -14,7 +14,8 @@ import sys
 import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "llada_demo"
-WEB = sorted(p.stem for p in (PACKAGE / "web").glob("*.py") if p.stem != "__init__")
+WEB = sorted(".".join(p.relative_to(PACKAGE / "web").with_suffix("").parts)
+             for p in (PACKAGE / "web").rglob("*.py") if p.stem != "__init__")
 
 
 def _imports(path: pathlib.Path) -> set[str]:
@@ -37,7 +38,7 @@ def _imports(path: pathlib.Path) -> set[str]:
 
 
 def test_web_lists_the_page_modules():
-    assert {"ui", "views", "render", "plots", "export", "chat"} <= set(WEB)
+    assert {"ui", "views", "render", "plots", "export", "chat", "tabs.denoise", "tabs.compare"} <= set(WEB)
 
 
 @pytest.mark.parametrize("module", WEB)
