@@ -12,6 +12,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from llada_demo.web import export, render
+from llada_demo.web.export import gif  # noqa: F401  (export.gif: the GIF module's colours and helpers)
 from llada_demo.engine.step import Step, Trace
 
 MASK, EOS, NL = 3, 1, 2
@@ -188,7 +189,7 @@ def test_layout_wraps_within_the_width_without_overlaps(width):
         assert (b.y0 == a.y0 and b.x0 > a.x0) or b.y0 > a.y0
     assert len({b.y0 for b in boxes}) > 1  # 64 chips do not fit on one line
     assert sum(b.block_start for b in boxes) == 3
-    font = export._font(m.font)
+    font = export.gif._font(m.font)
     assert all(font.getlength(b.label) <= b.x1 - b.x0 - 2 * m.pad_x for b in boxes)  # no label is cut
     assert not any(b.label.endswith("…") for b in boxes)
 
@@ -240,7 +241,7 @@ def test_gif_opens_with_one_frame_per_step_and_the_expected_size(tmp_path):
         for k in range(gif.n_frames):
             gif.seek(k)
             durations.append(gif.info["duration"])
-        assert durations == [100] * 5 + [export.FINAL_HOLD_MS]
+        assert durations == [100] * 5 + [export.gif.FINAL_HOLD_MS]
 
 
 def test_long_runs_are_subsampled(tmp_path):
@@ -260,12 +261,12 @@ def test_gif_chips_differ_by_state():
     assert trace.steps[0].tokens[1] == MASK and 0 in trace.steps[0].committed
     high, masked, low = pixel(first, boxes[0]), pixel(first, boxes[1]), pixel(last, boxes[2])
     assert high != masked
-    assert close(high, export._hex(render.colour(0.95))) and close(masked, export.MASK_FILL)
-    assert close(low, export._hex(render.colour(0.1)))
+    assert close(high, export.gif._hex(render.colour(0.95))) and close(masked, export.gif.MASK_FILL)
+    assert close(low, export.gif._hex(render.colour(0.1)))
     # Committed in this step: the thick orange ring; in an earlier one: no ring.
     ring = lambda image, box: image.getpixel((box.x0 + 1, (box.y0 + box.y1) // 2))  # noqa: E731
-    assert close(ring(first, boxes[0]), export.NEW_EDGE) and not close(ring(last, boxes[0]), export.NEW_EDGE)
-    assert close(ring(last, boxes[-1]), export.NEW_EDGE)
+    assert close(ring(first, boxes[0]), export.gif.NEW_EDGE) and not close(ring(last, boxes[0]), export.gif.NEW_EDGE)
+    assert close(ring(last, boxes[-1]), export.gif.NEW_EDGE)
 
 
 def test_gif_rejects_bad_speed_and_width(tmp_path):

@@ -38,7 +38,7 @@ def _imports(path: pathlib.Path) -> set[str]:
 
 
 def test_web_lists_the_page_modules():
-    assert {"ui", "views", "render", "plots", "export", "chat", "tabs.denoise", "tabs.compare"} <= set(WEB)
+    assert {"ui", "views", "render", "plots", "export.gif", "export.replay", "chat", "tabs.denoise", "tabs.compare"} <= set(WEB)
 
 
 @pytest.mark.parametrize("module", WEB)

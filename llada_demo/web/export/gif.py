@@ -1,38 +1,25 @@
-"""Exports of a finished run: the trace as JSON, a self-contained HTML replay, and an animated GIF.
+"""The GIF export: the canvas drawn with Pillow, one frame per step (at most `MAX_FRAMES`), for slides and
+chat apps that show GIFs but not HTML. `layout` is the pure chip layout it uses.
 
-What it is: three ways to take a `Trace` out of the page and show it elsewhere without a model.
-- `write_json`: the trace itself (`Trace.to_json`), loadable again with `Trace.from_json`.
-- `replay_html` / `write_html`: one offline HTML document (no network, no CDN; works from file://) that
-  replays the run with Play / Pause, a step slider, a speed selector and the arrow keys. Every frame is
-  the page's own canvas (`render.canvas_html`) and status line (`render.status_text`), precomputed here.
-- `gif_frames` / `write_gif`: the canvas drawn with Pillow, one frame per step (at most `MAX_FRAMES`),
-  for slides and chat apps that show GIFs but not HTML. `layout` is the pure chip layout it uses.
-
-What it is not: it runs no model and imports no torch (only `step` and `render` from this package); it
-does not decide where files live (the caller passes a folder, normally a fresh temporary directory),
-and it does not redraw the canvas in HTML (that is `render`'s job; the HTML export embeds its output).
+What it is not: no HTML (replay.py); it reads the page's colours from render.CSS's values, written here.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from html import escape
 from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from llada_demo.web import render
 from llada_demo.engine.step import Step, Trace
+from llada_demo.web import render
+from llada_demo.web.export.files import check, target
 
 MAX_FRAMES = 120          # GIF frames for long runs; beyond this GIFs grow large and slow to load.
 FINAL_HOLD_MS = 1500      # the last GIF frame stays up this long, so the result can be read.
 MIN_FRAME_MS = 20         # browsers slow GIF frames shorter than 20 ms down to 100 ms.
-SLUG_CHARS = 40
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 # Colours of the page's CSS (render.CSS), so the GIF reads like the canvas.
@@ -45,196 +32,6 @@ TRANSPARENT = 255         # palette index kept free: "unchanged since the last f
 UNUSED = (255, 0, 255)    # its colour, far from every colour drawn, so no pixel is mapped to it
 
 
-# ---------------------------------------------------------------- checks and names
-
-def _check(trace: Trace) -> None:
-    """One sentence for each way a trace cannot be exported."""
-    if not isinstance(trace, Trace):
-        raise ValueError(f"Export needs the Trace of a run, not a {type(trace).__name__}.")
-    if not trace.steps:
-        raise ValueError("This run has no steps to export; run the model first.")
-    length = len(trace.steps[0].tokens)
-    if length == 0 or any(len(s.tokens) != length for s in trace.steps):
-        raise ValueError("This run's steps do not all cover the same generated region; export a run recorded by the demo.")
-    if int(trace.settings.get("gen_length", length)) != length:
-        raise ValueError(f"This run's settings say gen_length {trace.settings.get('gen_length')} but its steps hold "
-                         f"{length} positions; export a run recorded by the demo.")
-
-
-def _folder(folder) -> Path:
-    path = Path(folder)
-    if not path.is_dir():
-        raise ValueError(f"The export folder {str(path)!r} does not exist; pass an existing (temporary) directory.")
-    return path
-
-
-def slug(trace: Trace) -> str:
-    """A file-name stem from the prompt (else the model): only [a-z0-9-], at most 40 characters.
-
-    Never a path from user text: `../../etc/passwd` becomes `etc-passwd`.
-    """
-    for source in (trace.prompt, trace.model):
-        # NFKD splits accents off letters ("é" -> "e" + accent) so they survive the ASCII filter.
-        ascii_text = unicodedata.normalize("NFKD", source).encode("ascii", "ignore").decode().lower()
-        stem = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:SLUG_CHARS].strip("-")
-        if stem:
-            return stem
-    return "llada-run"
-
-
-def _target(trace: Trace, folder, suffix: str) -> Path:
-    base = _folder(folder)
-    path = base / f"{slug(trace)}{suffix}"
-    # The slug has no separators or dots, so this holds; the check keeps it true if slug() changes.
-    assert path.resolve().parent == base.resolve()
-    return path
-
-
-# ---------------------------------------------------------------- JSON
-
-def write_json(trace: Trace, folder) -> Path:
-    """Write the trace's JSON (replayable in the page without a model) into `folder`; return the path."""
-    _check(trace)
-    path = _target(trace, folder, ".json")
-    path.write_text(trace.to_json(), encoding="utf-8")
-    return path
-
-
-# ---------------------------------------------------------------- HTML replay
-
-PAGE_CSS = """
-body { margin: 0; padding: 24px 32px; font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
-  color: #111827; background: #fff; }
-.ld-head h1 { font-size: 1.3rem; margin: 0 0 8px; }
-.ld-head p { margin: 4px 0; }
-.ld-prompt { white-space: pre-wrap; font-size: 1.1rem; }
-.ld-meta { color: #4b5563; font-size: .9rem; }
-.ld-controls { display: flex; flex-wrap: wrap; align-items: center; gap: 12px; margin: 16px 0 8px; }
-.ld-controls button { font-size: 1rem; padding: 4px 16px; min-width: 6em; }
-.ld-controls input[type=range] { flex: 1 1 240px; }
-.ld-status { font-variant-numeric: tabular-nums; color: #374151; margin-bottom: 8px; }
-.ld-help { color: #6b7280; font-size: .85rem; margin-top: 16px; }
-"""
-
-# No user text in here: frames come from the JSON element, and the canvas HTML in them was escaped by
-# render.canvas_html, so assigning it to innerHTML shows token text as characters.
-PAGE_JS = """
-(function () {
-  "use strict";
-  var frames = JSON.parse(document.getElementById("ld-frames").textContent);
-  var view = document.getElementById("ld-view"), status = document.getElementById("ld-status");
-  var slider = document.getElementById("ld-slider"), counter = document.getElementById("ld-counter");
-  var play = document.getElementById("ld-play"), speed = document.getElementById("ld-speed");
-  var BASE_MS = 250, timer = null, at = frames.length - 1;
-  function show(i) {
-    at = Math.max(0, Math.min(frames.length - 1, i));
-    view.innerHTML = frames[at].canvas;
-    status.textContent = frames[at].status;
-    slider.value = String(at + 1);
-    counter.textContent = (at + 1) + " / " + frames.length;
-  }
-  function stop() {
-    if (timer !== null) { clearTimeout(timer); timer = null; }
-    play.textContent = "Play"; play.setAttribute("aria-pressed", "false");
-  }
-  function tick() {
-    if (at >= frames.length - 1) { stop(); return; }
-    show(at + 1);
-    timer = setTimeout(tick, BASE_MS / Number(speed.value));
-  }
-  function start() {
-    if (at >= frames.length - 1) { show(0); }
-    play.textContent = "Pause"; play.setAttribute("aria-pressed", "true");
-    timer = setTimeout(tick, BASE_MS / Number(speed.value));
-  }
-  play.addEventListener("click", function () { if (timer === null) { start(); } else { stop(); } });
-  slider.addEventListener("input", function () { stop(); show(Number(slider.value) - 1); });
-  document.addEventListener("keydown", function (e) {
-    var t = e.target;
-    // The slider and the speed list handle their own keys; a focused button clicks on Space itself.
-    if (e.altKey || e.ctrlKey || e.metaKey || t === slider || (t && t.tagName === "SELECT")) { return; }
-    if (e.key === "ArrowRight") { stop(); show(at + 1); }
-    else if (e.key === "ArrowLeft") { stop(); show(at - 1); }
-    else if (e.key === "Home") { stop(); show(0); }
-    else if (e.key === "End") { stop(); show(frames.length - 1); }
-    else if (e.key === " " && !(t && t.tagName === "BUTTON")) { play.click(); }
-    else { return; }
-    e.preventDefault();
-  });
-  show(at);
-})();
-"""
-
-SPEEDS = (("0.25", "¼×"), ("0.5", "½×"), ("1", "1×"), ("2", "2×"), ("4", "4×"))
-
-
-def script_json(value) -> str:
-    """JSON that is safe inside a <script> element: no `<`, `>` or `&` can appear, so nothing in the data
-    can close the element or open a comment; JSON.parse reads the \\u escapes back as the characters."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-
-
-def frames_data(trace: Trace) -> list[dict[str, str]]:
-    """The canvas HTML and the status line after every step, as the page shows them (without the hover
-    cards, which would make a long run's file four times larger)."""
-    return [{"canvas": render.canvas_html(trace, i, cards=False), "status": render.status_text(trace, i)}
-            for i in range(len(trace.steps))]
-
-
-def _one_line(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def replay_html(trace: Trace) -> str:
-    """One self-contained HTML document that replays the run offline (no URLs; the page's CSS inline)."""
-    _check(trace)
-    frames = frames_data(trace)
-    n = len(frames)
-    settings = " · ".join(f"{k} = {v}" for k, v in trace.settings.items())
-    meta = " · ".join(part for part in (trace.sampler, trace.model, settings) if part)
-    options = "".join(f'<option value="{v}"{" selected" if v == "1" else ""}>{label}</option>' for v, label in SPEEDS)
-    # Without JavaScript (some previewers) the page still shows the result: the last frame is inline.
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(_one_line("LLaDA replay: " + trace.prompt, 90))}</title>
-<style>{render.CSS}{PAGE_CSS}</style>
-</head>
-<body>
-<header class="ld-head">
-<h1>LLaDA replay</h1>
-<p class="ld-prompt"><b>Prompt:</b> {escape(trace.prompt)}</p>
-<p class="ld-meta">{escape(meta)}</p>
-</header>
-<div class="ld-controls" role="group" aria-label="Replay">
-<button id="ld-play" type="button" aria-pressed="false">Play</button>
-<input id="ld-slider" type="range" min="1" max="{n}" value="{n}" step="1" aria-label="Step">
-<span id="ld-counter">{n} / {n}</span>
-<label>Speed <select id="ld-speed">{options}</select></label>
-</div>
-<div id="ld-status" class="ld-status">{escape(frames[-1]["status"])}</div>
-<div id="ld-view">{frames[-1]["canvas"]}</div>
-<p class="ld-help">Space: play / pause · ← →: one step · Home / End: first / last step · hover a chip for its card</p>
-<script type="application/json" id="ld-frames">{script_json(frames)}</script>
-<script>{PAGE_JS}</script>
-</body>
-</html>
-"""
-
-
-def write_html(trace: Trace, folder) -> Path:
-    """Write `replay_html(trace)` into `folder`; return the path."""
-    html = replay_html(trace)
-    path = _target(trace, folder, ".html")
-    path.write_text(html, encoding="utf-8")
-    return path
-
-
-# ---------------------------------------------------------------- GIF: layout
 
 @dataclass(frozen=True)
 class Metrics:
@@ -311,7 +108,7 @@ def layout(trace: Trace, width: int = 960) -> list[ChipBox]:
     One layout serves every frame, sized by the run's final tokens, so chips do not jump between
     frames; a still-masked chip therefore already has the width of the token that will fill it.
     """
-    _check(trace)
+    check(trace)
     m = metrics(width)
     final = trace.steps[-1].tokens
     block = int(trace.settings.get("block_length", len(final)) or len(final))
@@ -441,7 +238,7 @@ def gif_frames(trace: Trace, width: int = 960) -> list[Image.Image]:
     One palette for all frames keeps an unchanged pixel's index identical between frames, so the
     written GIF can store each frame as only what changed (see `_deltas`); index TRANSPARENT is unused.
     """
-    _check(trace)
+    check(trace)
     m = metrics(width)
     boxes = layout(trace, width)
     indices = frame_indices(len(trace.steps))
@@ -493,7 +290,7 @@ def write_gif(trace: Trace, folder, ms_per_frame: int = 120, width: int = 960) -
         raise ValueError(f"Use from {MIN_FRAME_MS} to 10000 ms per frame, got {ms_per_frame!r}; "
                          "browsers slow faster GIFs down.")
     frames = gif_frames(trace, width)
-    path = _target(trace, folder, ".gif")
+    path = target(trace, folder, ".gif")
     durations = [ms_per_frame] * (len(frames) - 1) + [max(FINAL_HOLD_MS, ms_per_frame)]
     frames, transparent = _deltas(frames)
     extra = {"transparency": TRANSPARENT} if transparent and len(frames) > 1 else {}
