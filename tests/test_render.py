@@ -83,3 +83,34 @@ def test_status_line():
 
 def test_cividis_scale_ends():
     assert colour(0) == "#00204d" and colour(1) == "#ffea46" and colour(2) == colour(1)
+
+
+def test_an_autoregressive_run_ends_at_its_end_of_text():
+    # The AR side stops at end-of-text (runs.compare): what comes after is never written, so it is not drawn
+    # as masks still to come, and the status says why the run ended early.
+    steps = (step(0, [5, MASK, MASK, MASK, MASK, MASK], [0]), step(1, [5, 1, MASK, MASK, MASK, MASK], [1]))
+    ar = Trace(sampler="autoregressive", prompt="p", settings={"steps": 6, "gen_length": 6, "block_length": 6},
+               mask_id=MASK, steps=steps, token_text=HOSTILE, special_ids={"eos": (1,)})
+    assert states(canvas_html(ar, 0)) == [("new", "0")] + [("masked", str(p)) for p in range(1, 6)]
+    html = canvas_html(ar, 1)
+    assert states(html) == [("committed", "0"), ("new", "1")] and "stopped at end-of-text" in html
+    assert "stopped at end-of-text" in status_text(ar, 1) and "masks left" not in status_text(ar, 1)
+    assert "masks left 5" in status_text(ar, 0)
+
+
+def test_a_trailing_run_of_end_of_text_is_one_chip_that_opens():
+    tokens = [5, 6, 1, 1, 1, 1, 1]
+    steps = (step(0, tokens, range(7)),)
+    run = Trace(sampler="diffusion", prompt="p", settings={"steps": 1, "gen_length": 7, "block_length": 7},
+                mask_id=MASK, steps=steps, token_text=HOSTILE, special_ids={"eos": (1,)})
+    html = canvas_html(run, 0)
+    assert f"{EOS_SYMBOL} &times; 5" in html
+    # Every chip is still there (replay, cards and tests read them), inside the run that opens on hover.
+    assert len(states(html)) == 7
+    head, tail = html.split('class="ld-eos-chips"')
+    assert [p for _, p in states(head)] == ["0", "1"] and [p for _, p in states(tail)] == ["2", "3", "4", "5", "6"]
+    # Three end-of-text tokens are drawn as they are.
+    short = Trace(sampler="diffusion", prompt="p", settings={"steps": 1, "gen_length": 5, "block_length": 5},
+                  mask_id=MASK, steps=(step(0, [5, 6, 1, 1, 1], range(5)),), token_text=HOSTILE,
+                  special_ids={"eos": (1,)})
+    assert "&times;" not in canvas_html(short, 0)

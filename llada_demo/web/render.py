@@ -138,10 +138,11 @@ def canvas_html(trace: Trace, index: int, *, show_guesses: bool = True, cards: b
         step, done, lost = steps[index], commits(steps, index), losses(steps, index)
     new = set(step.committed) if step else set()
     active = step.block if step else 0
-    chips = []
-    for pos in range(gen_length):
+    chips = []  # (position, html) in reading order; separators and line breaks carry their position too
+    end = stopped_at(trace, step)
+    for pos in range(end):
         if pos and pos % block_length == 0:
-            chips.append('<span class="ld-sep" aria-hidden="true"></span>')
+            chips.append((pos, '<span class="ld-sep" aria-hidden="true"></span>'))
         token = step.tokens[pos] if step else trace.mask_id
         block_class = " ld-active" if block_length < gen_length and pos // block_length == active else ""
         if pos in done and token != trace.mask_id:
@@ -166,13 +167,51 @@ def canvas_html(trace: Trace, index: int, *, show_guesses: bool = True, cards: b
             label = f'<span class="ld-guess">{escape(label)}</span>' if label else "&nbsp;"
         body = escape(label) if state not in ("masked", "remasked") else label
         card = _card(trace, step, pos, commit, text_of, lost.get(pos)) if cards and step and state != "given" else ""
-        chips.append(f'<span class="ld-chip ld-{state}{block_class}{extra}" data-state="{state}" data-pos="{pos}" tabindex="0"{style}>'
-                     f"{body}{card}</span>")
+        chips.append((pos, f'<span class="ld-chip ld-{state}{block_class}{extra}" data-state="{state}" data-pos="{pos}" '
+                           f'tabindex="0"{style}>{body}{card}</span>'))
         if state not in ("masked", "remasked") and "\n" in text_of(token):
-            chips.append('<span class="ld-br"></span>')
+            chips.append((pos, '<span class="ld-br"></span>'))
+    tokens = "".join(html for _, html in chips)
+    run = eos_run(trace, step, done) if step else None
+    if run is not None:  # a trailing run of end-of-text chips shows as one "∎ × n" chip that opens on hover/focus
+        head = "".join(html for pos, html in chips if pos < run)
+        tail = "".join(html for pos, html in chips if pos >= run)
+        n = end - run
+        tokens = (f'{head}<span class="ld-eos-run" tabindex="0" title="{n} end-of-text tokens: hover to show them">'
+                  f'<span class="ld-chip ld-committed ld-eos ld-eos-count" style="background:#f3f4f6;color:#111827" aria-hidden="true">{EOS_SYMBOL} &times; {n}</span>'
+                  f'<span class="ld-eos-chips">{tail}</span></span>')
+    if end < gen_length:
+        tokens += '<span class="ld-stopped">stopped at end-of-text</span>'
     shown = step.index + 1 if step else 0
     return (f'<div class="ld-canvas" data-step="{shown}" data-total="{total}">'
-            f'<div class="ld-tokens">{"".join(chips)}</div>{legend_html()}</div>')
+            f'<div class="ld-tokens">{tokens}</div>{legend_html()}</div>')
+
+
+EOS_RUN = 4  # trailing end-of-text chips, from this many on, are drawn as one "∎ × n" chip
+
+
+def stopped_at(trace: Trace, step: Step | None) -> int:
+    """Where the canvas ends: after the end-of-text an autoregressive run stopped at, else gen_length.
+
+    An AR decoder stops there (runs.compare), so the positions after it are never written; drawing them
+    as masks would say they are still to come."""
+    length = len(step.tokens) if step else int(trace.settings.get("gen_length", 0))
+    if step is None or trace.sampler != "autoregressive":
+        return length
+    eos = set(trace.special_ids.get("eos", ()))
+    return next((pos + 1 for pos, t in enumerate(step.tokens) if t in eos), length)
+
+
+def eos_run(trace: Trace, step: Step, done: dict) -> int | None:
+    """The first position of the canvas's trailing run of committed end-of-text tokens, if it is long.
+
+    A short answer in a long canvas ends in dozens of ∎ chips; one chip that says how many keeps the text
+    in view (issue 17: the first run should show words, not a row of end-of-text)."""
+    eos = set(trace.special_ids.get("eos", ()))
+    start = len(step.tokens)
+    while start > 0 and step.tokens[start - 1] in eos and (start - 1) in done:
+        start -= 1
+    return start if len(step.tokens) - start >= EOS_RUN else None
 
 
 def legend_html() -> str:
@@ -196,10 +235,12 @@ def status_text(trace: Trace, index: int) -> str:
     gen_length = len(step.tokens)
     block_length = int(trace.settings.get("block_length", gen_length) or gen_length)
     blocks = max(1, gen_length // block_length)
-    masks = sum(1 for t in step.tokens if t == trace.mask_id)
+    end = stopped_at(trace, step)
+    masks = sum(1 for t in step.tokens[:end] if t == trace.mask_id)
     done = sum(len(s.committed) for s in trace.steps[: step.index + 1])  # written by the model (not given text)
     rate = done / step.elapsed if step.elapsed > 0 else 0.0
-    return (f"Step {step.index + 1} / {total} · block {step.block + 1} / {blocks} · masks left {masks} · "
+    left = "stopped at end-of-text" if end < gen_length else f"masks left {masks}"
+    return (f"Step {step.index + 1} / {total} · block {step.block + 1} / {blocks} · {left} · "
             f"forward passes {step.nfe} · {done / max(1, step.nfe):.2f} tokens per pass · "
             f"{step.elapsed:.2f} s · {rate:.1f} tokens/s")
 
@@ -217,6 +258,11 @@ CSS = """
   color: #c92a2a; background: #fff; border-radius: 50%; line-height: 1; }
 .ld-edited::after { content: "\270E"; position: absolute; top: -0.55em; right: -0.35em; font-size: .75rem;
   color: #d9480f; background: #fff; border-radius: 50%; line-height: 1; }
+.ld-eos-run { display: inline-flex; flex-wrap: wrap; gap: 6px 4px; }
+.ld-eos-run .ld-eos-chips { display: none; }
+.ld-eos-run:hover .ld-eos-chips, .ld-eos-run:focus-within .ld-eos-chips { display: contents; }
+.ld-eos-run:hover .ld-eos-count, .ld-eos-run:focus-within .ld-eos-count { display: none; }
+.ld-stopped { align-self: center; font-size: .85rem; color: #6b7280; font-style: italic; padding: 0 6px; }
 .ld-given { background: transparent; border: 2px solid transparent; color: inherit; min-width: 0; padding: 2px 2px; }
 .ld-masked.ld-active { border-color: #3b5bdb; }
 .ld-chip.ld-eos { opacity: .55; }

@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 
 import gradio as gr
 
-from llada_demo.web import export, plots
+from llada_demo.web import export, plots, render
 from llada_demo.engine import limits
 from llada_demo.engine.limits import REMASKING, Limits, RunFailed
 from llada_demo.web.render import canvas_html, status_text
@@ -83,6 +83,8 @@ def figures(trace: Trace, upto: int | None = None) -> tuple:
 
 def finished(trace: Trace) -> bool:
     """The run's last frame: as many steps as it was given (an AR run may stop earlier at end-of-text)."""
+    if trace.steps and render.stopped_at(trace, trace.steps[-1]) < len(trace.steps[-1].tokens):
+        return True
     return len(trace.steps) >= int(trace.settings.get("steps", 0))
 
 
