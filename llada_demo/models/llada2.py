@@ -8,8 +8,8 @@ loader can mend without touching the hub code:
    removed (ImportError while the module loads): `make_loadable` puts back a function answering False,
    so the file skips its torch.fx wrapping, which only matters for symbolic tracing;
 2. its rotary embedding asks `ROPE_INIT_FUNCTIONS["default"]`, an entry transformers 5 removed (each
-   model now computes plain RoPE itself): `make_loadable` registers transformers 4's default rule
-   (inverse frequencies over the rotated part of `head_dim`, no scaling).
+   model now computes plain RoPE itself): the loader gives the hub module (only it) transformers 4's
+   default rule back, as it does for LLaDA-MoE (loading.py, `_transformers5_compatible`).
 
 A third fails at the first forward pass: with `config.use_cache` set (its default) the forward builds a
 transformers-4 cache (`DynamicCache.from_legacy_cache`, gone in transformers 5); a diffusion model
@@ -17,8 +17,8 @@ re-reads the whole canvas every pass and never uses a cache, so `prepare` turns 
 A fourth fails silently: the rotary embedding computes its `inv_freq` buffer (not saved with the
 weights) in `__init__`; transformers 5 builds the model on the meta device and recomputes such buffers
 only in its own `_init_weights`, which the hub code overrides, so `inv_freq` is left as uninitialised
-memory and the positions are garbled (different numbers on every load). `repair` recomputes it, after
-loading, with the same rule the module's `__init__` used.
+memory and the positions are garbled (different numbers on every load). The loader recomputes it after
+loading with the rule the module's `__init__` used, as for every transformers-4 rotary embedding.
 Its `AutoModel` is the bare transformer without the language-model head, so `model_reference` names
 `AutoModelForCausalLM` (`LLaDA2MoeModelLM`).
 
@@ -27,7 +27,6 @@ What it is not: no sampling (engine/llada2.py drives diffusers' `LLaDA2Pipeline`
 
 from __future__ import annotations
 
-import torch
 
 MODEL_TYPE = "llada2_moe"
 
@@ -49,41 +48,14 @@ def _is_torch_fx_available() -> bool:
     return False
 
 
-def _default_rope(config, device=None, seq_len=None, layer_type=None) -> tuple[torch.Tensor, float]:
-    """transformers 4's "default" RoPE: inverse frequencies base^(-2i/d) over the rotated dims, factor 1."""
-    params = getattr(config, "rope_parameters", None) or {}
-    base = params.get("rope_theta", getattr(config, "rope_theta", 10000.0))
-    factor = params.get("partial_rotary_factor", getattr(config, "partial_rotary_factor", 1.0))
-    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-    dim = int(head_dim * factor)
-    inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.int64).to(device=device, dtype=torch.float) / dim))
-    return inv_freq, 1.0
-
-
 def make_loadable() -> None:
-    """Put back the two transformers-4 names LLaDA 2's hub code needs; idempotent, adds and never replaces."""
-    from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+    """Put back the transformers-4 name LLaDA 2's hub code imports; idempotent, adds and never replaces."""
     from transformers.utils import import_utils
     if not hasattr(import_utils, "is_torch_fx_available"):
         import_utils.is_torch_fx_available = _is_torch_fx_available
-    ROPE_INIT_FUNCTIONS.setdefault("default", _default_rope)
 
 
 def prepare(config) -> None:
     """Ready LLaDA 2's hub code and `config` for loading on transformers 5 (see the module's docstring)."""
     make_loadable()
     config.use_cache = False
-
-
-def repair(model) -> None:
-    """Recompute every rotary embedding's `inv_freq` (and its saved copy) as the module's `__init__` does."""
-    from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
-    for module in model.modules():
-        if "RotaryEmbedding" not in type(module).__name__ or not hasattr(module, "inv_freq"):
-            continue
-        device = module.inv_freq.device
-        inv_freq, scaling = ROPE_INIT_FUNCTIONS[module.rope_type](module.config, device)
-        module.register_buffer("inv_freq", inv_freq.to(device), persistent=False)
-        if hasattr(module, "original_inv_freq"):
-            module.original_inv_freq = module.inv_freq
-        module.attention_scaling = scaling

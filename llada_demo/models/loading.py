@@ -197,9 +197,12 @@ def _default_rope_parameters(config, device=None, seq_len=None, **kwargs) -> tup
     """transformers 4's "default" RoPE rule, for hub code that asks for it by name: inverse frequencies
     base^(-2i/d) over the rotated part d of a head (RoFormer, Su et al. 2021, arXiv 2104.09864, Eq. 15), and no
     attention scaling. d = head_dim x partial_rotary_factor; LLaDA-MoE rotates that part of each head only."""
-    base = getattr(config, "rope_theta", None) or config.rope_parameters["rope_theta"]
+    # transformers 5 may move both into `rope_parameters` (LLaDA 2's config), older configs keep attributes.
+    params = getattr(config, "rope_parameters", None) or {}
+    base = params.get("rope_theta") or getattr(config, "rope_theta", None) or 10000.0
+    factor = params.get("partial_rotary_factor") or getattr(config, "partial_rotary_factor", None) or 1.0
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-    dim = int(head_dim * (getattr(config, "partial_rotary_factor", None) or 1.0))
+    dim = int(head_dim * factor)
     inv_freq = 1.0 / base ** (torch.arange(0, dim, 2, dtype=torch.int64).to(device=device, dtype=torch.float) / dim)
     return inv_freq, 1.0  # (dim / 2,), attention scaling
 
@@ -224,6 +227,13 @@ def _recompute_rope_buffers(model: torch.nn.Module) -> None:
                 module.original_inv_freq = module.inv_freq
 
 
+def give_default_rope(module) -> None:
+    """Give a transformers-4 hub module (only it, not transformers) its RoPE table with the "default" rule back."""
+    rope_table = getattr(module, "ROPE_INIT_FUNCTIONS", None)
+    if isinstance(rope_table, dict) and "default" not in rope_table:
+        module.ROPE_INIT_FUNCTIONS = {**rope_table, "default": _default_rope_parameters}
+
+
 def _transformers5_compatible(cls: type) -> type:
     """A subclass of a transformers-4 remote model class that loads on transformers 5.
 
@@ -234,10 +244,7 @@ def _transformers5_compatible(cls: type) -> type:
     module (only it, not transformers) gets a copy of that table with transformers 4's default rule back, and
     the inverse frequencies transformers 5 leaves unset are computed after loading (`_recompute_rope_buffers`).
     """
-    module = sys.modules.get(cls.__module__)
-    rope_table = getattr(module, "ROPE_INIT_FUNCTIONS", None)
-    if isinstance(rope_table, dict) and "default" not in rope_table:
-        module.ROPE_INIT_FUNCTIONS = {**rope_table, "default": _default_rope_parameters}
+    give_default_rope(sys.modules.get(cls.__module__))
     takes_kwargs = any(p.kind in (p.VAR_KEYWORD, p.KEYWORD_ONLY) or name != "self"
                        for name, p in inspect.signature(cls.tie_weights).parameters.items())
 
@@ -336,8 +343,6 @@ def load(name: str, *, allow: tuple[str, ...] = (), trust_remote_code: bool = Fa
     if device == "cuda" and not one_gpu:
         options["device_map"] = "auto"  # accelerate spreads the layers over the GPUs (and the CPU)
     model = _model_class(preset, config, kind, cache_dir).from_pretrained(preset.source, **options).eval()
-    if llada2.is_llada2(config):  # its rotary buffers are left unset by transformers 5's loading
-        llada2.repair(model)
     if "device_map" not in options:
         model = model.to(device)
     # config: else AutoTokenizer re-reads it through AutoConfig, which may pick another folder's registered class.

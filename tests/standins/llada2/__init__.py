@@ -39,6 +39,8 @@ def classes():
         sys.modules[name] = module
         spec.loader.exec_module(module)
     module = sys.modules[name]
+    from llada_demo.models.loading import give_default_rope
+    give_default_rope(module)  # as the loader does for the hub module (its rotary embedding asks for "default")
     return module.LLaDA2MoeConfig, module.LLaDA2MoeModelLM
 
 
