@@ -4,34 +4,20 @@ References, called for real:
 - transformers' `EntropyBoundSampler.accept_canvas` (DiffusionGemma), for the entropy bound;
 - Fast-dLLM's `get_transfer_index` (NVlabs/Fast-dLLM, llada/generate.py) for the threshold, and Dream's
   `sample_tokens` as Fast-dLLM vendors it (dream/model/generation_utils.py) for the margin and entropy
-  scores. These are read from a checkout of that repository outside the project (FAST_DLLM, default
-  /tmp/Fast-dLLM); without it those tests skip, and the invariant tests below still run.
+  scores. These run from a checkout of that repository outside the project (FAST_DLLM, default
+  /tmp/Fast-dLLM) when there is one, and are checked against what they returned when recorded
+  (tests/goldens/fast_dllm.json); without a checkout the recorded outputs stand in (tests/fast_dllm_reference.py).
 """
 
-import ast
 import math
-import os
-from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from llada_demo.engine import revoke, rules
 
-FAST_DLLM = Path(os.environ.get("FAST_DLLM", "/tmp/Fast-dLLM"))
-
-
-def functions_of(path: Path, names: set[str]) -> dict:
-    """The named top-level functions of a third-party file, without running its imports (they load models)."""
-    if not path.is_file():
-        pytest.skip(f"{path} is not here; fetch NVlabs/Fast-dLLM to {FAST_DLLM} to compare with it")
-    tree = ast.parse(path.read_text())
-    tree.body = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name in names]
-    namespace = {"torch": torch, "np": np, "F": F, "dists": torch.distributions}
-    exec(compile(tree, str(path), "exec"), namespace)
-    return {name: namespace[name] for name in names}
+from tests.fast_dllm_reference import functions_of, reference
 
 
 def random_logits(*shape, seed=0, spread=4.0):
@@ -49,12 +35,17 @@ def random_eligible(shape, seed=0, share=0.6):
 
 @pytest.mark.parametrize("seed", range(3))
 def test_margin_and_entropy_equal_dreams_definitions(seed):
-    dream = functions_of(FAST_DLLM / "dream/model/generation_utils.py", {"sample_tokens", "top_p_logits", "top_k_logits"})
     logits = random_logits(20, 50, seed=seed)  # (N, V) as Dream calls it on the masked positions
     probs = F.softmax(logits, dim=-1)
-    want_margin, x0 = dream["sample_tokens"](logits, margin_confidence=True)
-    want_entropy, _ = dream["sample_tokens"](logits, neg_entropy=True)
-    want_confidence, _ = dream["sample_tokens"](logits)
+
+    def dreams():
+        dream = functions_of("dream/model/generation_utils.py", {"sample_tokens", "top_p_logits", "top_k_logits"})
+        margin, x0 = dream["sample_tokens"](logits, margin_confidence=True)
+        entropy, _ = dream["sample_tokens"](logits, neg_entropy=True)
+        confidence, _ = dream["sample_tokens"](logits)
+        return [margin.tolist(), x0.tolist(), entropy.tolist(), confidence.tolist()]
+
+    want_margin, x0, want_entropy, want_confidence = map(torch.tensor, reference(f"dream/sample_tokens/{seed}", dreams))
     guesses = logits.argmax(-1)
     assert torch.equal(x0, guesses)
     torch.testing.assert_close(rules.margin(probs), want_margin)
@@ -109,20 +100,28 @@ def confidences(B=2, N=16, V=30, seed=0):
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("threshold", [0.05, 0.3, 0.5, 0.9, 1.5])
 def test_threshold_equals_fast_dllm_get_transfer_index(seed, threshold):
-    fast = functions_of(FAST_DLLM / "llada/generate.py", {"get_transfer_index", "add_gumbel_noise"})
     logits, mask_index, confidence = confidences(seed=seed)
     x = torch.where(mask_index, 3, 7)
-    _, theirs = fast["get_transfer_index"](logits, 0.0, "low_confidence", mask_index, x, None, threshold)
+
+    def fast_dllm():
+        fast = functions_of("llada/generate.py", {"get_transfer_index", "add_gumbel_noise"})
+        return fast["get_transfer_index"](logits, 0.0, "low_confidence", mask_index, x, None, threshold)[1].tolist()
+
+    theirs = torch.tensor(reference(f"get_transfer_index/threshold/{seed}/{threshold}", fast_dllm))
     assert torch.equal(rules.commit_above_threshold(confidence, threshold), theirs)
 
 
 @pytest.mark.parametrize("seed", range(4))
 def test_top_k_equals_fast_dllm_without_threshold(seed):
-    fast = functions_of(FAST_DLLM / "llada/generate.py", {"get_transfer_index", "add_gumbel_noise"})
     logits, mask_index, confidence = confidences(seed=seed)
     k = [int(min(3, mask_index[row].sum())) for row in range(2)]
-    _, theirs = fast["get_transfer_index"](logits, 0.0, "low_confidence", mask_index, mask_index.long(),
-                                          torch.tensor(k), None)
+
+    def fast_dllm():
+        fast = functions_of("llada/generate.py", {"get_transfer_index", "add_gumbel_noise"})
+        return fast["get_transfer_index"](logits, 0.0, "low_confidence", mask_index, mask_index.long(),
+                                          torch.tensor(k), None)[1].tolist()
+
+    theirs = torch.tensor(reference(f"get_transfer_index/top_k/{seed}", fast_dllm))
     assert torch.equal(rules.commit_top_k(confidence, k), theirs)
 
 
@@ -248,9 +247,16 @@ class OnDevice(torch.nn.Module):
         return self.model(x)
 
 
-def fast_dllm_generate():
-    return functions_of(FAST_DLLM / "llada/generate.py",
-                        {"generate", "get_transfer_index", "add_gumbel_noise", "get_num_transfer_tokens"})["generate"]
+def fast_dllm_generate(key: str, model, prompt: torch.Tensor, **settings) -> tuple[torch.Tensor, int]:
+    """Fast-dLLM's `generate(model, prompt, **settings)`: (tokens, forward passes), recorded under `key`."""
+    def run():
+        generate = functions_of("llada/generate.py", {"generate", "get_transfer_index", "add_gumbel_noise",
+                                                      "get_num_transfer_tokens"})["generate"]
+        tokens, nfe = generate(OnDevice(model), prompt, **settings)
+        return [tokens.tolist(), nfe]
+
+    tokens, nfe = reference(key, run)
+    return torch.tensor(tokens), nfe
 
 
 @pytest.mark.parametrize("threshold", [0.3, 0.6, 0.9, 1.5, None])
@@ -259,15 +265,15 @@ def test_threshold_run_equals_fast_dllm_generate(diffusion_model, threshold, gen
     from llada_demo.engine import diffusion
     from tests.conftest import MASK_ID, VOCAB
 
-    theirs_generate = fast_dllm_generate()
     for seed in range(3):
         p = torch.randint(4, VOCAB, (1, 5), generator=torch.Generator().manual_seed(seed))
         counting = []
         model = lambda x, **kw: counting.append(1) or diffusion_model(x, **kw)  # noqa: E731
         ours = diffusion.generate(model, p, steps=gen_length, gen_length=gen_length, block_length=block_length,
                                   threshold=threshold, mask_id=MASK_ID)
-        theirs, nfe = theirs_generate(OnDevice(diffusion_model), p, steps=gen_length, gen_length=gen_length,
-                                      block_length=block_length, mask_id=MASK_ID, threshold=threshold)
+        theirs, nfe = fast_dllm_generate(f"generate/random/{threshold}/{gen_length}/{block_length}/{seed}",
+                                         diffusion_model, p, steps=gen_length, gen_length=gen_length,
+                                         block_length=block_length, mask_id=MASK_ID, threshold=threshold)
         assert torch.equal(ours, theirs)
         assert len(counting) == nfe
 
@@ -278,7 +284,6 @@ def test_threshold_run_equals_fast_dllm_generate_on_the_shipped_model(world):
     from llada_demo.models import load
     from llada_demo.tinyworld import evaluate
 
-    theirs_generate = fast_dllm_generate()
     loaded = load("tiny-llada")
     cases = evaluate.reversal_cases(world, limit=6)
     for case in cases:
@@ -287,7 +292,8 @@ def test_threshold_run_equals_fast_dllm_generate_on_the_shipped_model(world):
         model = lambda x, **kw: counting.append(1) or loaded.model(x, **kw)  # noqa: E731
         ours = diffusion.generate(model, p, steps=case.length, gen_length=case.length, block_length=case.length,
                                   threshold=0.9, mask_id=loaded.mask_id)
-        theirs, nfe = theirs_generate(OnDevice(loaded.model), p, steps=case.length, gen_length=case.length,
-                                      block_length=case.length, mask_id=loaded.mask_id, threshold=0.9)
+        theirs, nfe = fast_dllm_generate(f"generate/shipped/{case.forward_prompt}", loaded.model, p,
+                                         steps=case.length, gen_length=case.length, block_length=case.length,
+                                         mask_id=loaded.mask_id, threshold=0.9)
         assert torch.equal(ours, theirs)
         assert len(counting) == nfe < case.length  # and it did decode in parallel somewhere
