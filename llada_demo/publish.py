@@ -9,15 +9,16 @@ prints the Space's URL. `upload_folder` asks the Hub how each file must travel (
 is installed, else LFS), which a plain `git push` of this repository does not do: the Hub refuses pushed
 files over 10 MiB or binary files that are not in LFS/Xet.
 
-Variables and hardware are set before the upload: each change restarts a Space, and a new Space has no
-files yet, so it builds once, with the right settings. Remote files that are not in the selection are
+Variables and hardware are set before the upload, so that a new Space's first build (which the upload
+starts) already runs with them. Remote files that are not in the selection are
 deleted in the same commit (the Space mirrors the project; `.gitattributes` is kept by huggingface_hub).
 
 Without a token (none given, none in HF_TOKEN, none saved by `hf auth login`), with a token the Hub
 refuses, or when the Hub cannot be reached, it says so in one sentence on stderr and exits with 2.
 
-What it is not: no git, no Docker (the Dockerfile is for other hosts; a gradio Space ignores it), no
-model download. It never imports torch.
+What it is not: no git, no Docker (the Dockerfile, deploy/ and .dockerignore stay home: a Space with
+`sdk: gradio` installs requirements.txt and runs the front matter's app_file; the image is for other
+hosts), no model download. It never imports torch.
 """
 
 from __future__ import annotations
