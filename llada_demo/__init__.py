@@ -8,6 +8,7 @@ One sub-package per concern, so that the tree tells where a change belongs:
   project's own tiny architecture, downloading, ZeroGPU.
 - `web/`: the page: views, HTML rendering, plots, export, chat. Never imports torch (a test checks).
 - `tinyworld/`: the generated corpus that trains the shipped pair, its tokenizer, training, evaluation.
+- `publish.py`: `python -m llada_demo.publish`, the Space upload (huggingface_hub; no torch).
 
 Importing this package imports nothing heavy; `llada_demo.models` registers the tiny architecture with
 transformers' Auto classes when it is first imported.
