@@ -7,8 +7,11 @@ a string where a number belongs, a float, None, a lone surrogate) into a plain P
 ValueError with one sentence saying what to change. `RunFailed` is how a run that broke off midway
 (the model raised, ran out of memory, returned NaN) reaches the page: one sentence, no traceback.
 
-What it is not: no torch, no Gradio, no model code. Sampler rules that need arithmetic on the settings
-(block length dividing the length, steps per block) stay in `schedule.check_settings`.
+`check_schedule` is LLaDA's rule for how steps, length and blocks fit together (block length dividing
+the length, steps per block); it lives here, torch-free, so the sampler (`schedule.check_settings`) and
+the page's input validation (`web/validate.py`) apply the one rule.
+
+What it is not: no torch, no Gradio, no model code.
 """
 
 from __future__ import annotations
@@ -137,3 +140,29 @@ def text(value, name: str, max_chars: int, empty: str) -> str:
     if not value.strip():
         raise ValueError(empty)
     return value
+
+
+def largest_divisor_at_most(n: int, limit: int) -> int:
+    """The largest divisor of n that is <= limit (a suggestion for a block length that fits)."""
+    return max(d for d in range(1, min(n, max(limit, 1)) + 1) if n % d == 0)
+
+
+def check_schedule(*, steps: int, gen_length: int, block_length: int) -> None:
+    """Raise ValueError with a sentence unless the steps and blocks fit the length as LLaDA's sampler needs:
+    the blocks tile the generated region and every block gets the same whole number of steps, at most one
+    step per token (the authors' generate.py asserts the first two: arXiv 2502.09992, Appendix B.2)."""
+    for name, value in (("steps", steps), ("gen_length", gen_length), ("block_length", block_length)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be a whole number, got {value!r}.")
+        if value <= 0:
+            raise ValueError(f"{name} must be at least 1, got {value}.")
+    if gen_length % block_length != 0:
+        raise ValueError(f"The block length ({block_length}) must divide the generation length ({gen_length}); "
+                         f"try {largest_divisor_at_most(gen_length, block_length)}.")
+    num_blocks = gen_length // block_length
+    if steps % num_blocks != 0:
+        raise ValueError(f"The steps ({steps}) must be a multiple of the number of blocks ({num_blocks}); "
+                         f"try {max(num_blocks, steps - steps % num_blocks)}.")
+    if steps > gen_length:
+        raise ValueError(f"More steps ({steps}) than generated tokens ({gen_length}) would leave steps with "
+                         f"nothing to commit; use at most {gen_length} steps.")

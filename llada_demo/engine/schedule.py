@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from llada_demo.engine.limits import REMASKING, shown
+from llada_demo.engine.limits import REMASKING, check_schedule, shown
 from llada_demo.engine.revoke import MAX_REVISIONS
 
 
@@ -25,21 +25,7 @@ def check_settings(*, steps: int, gen_length: int, block_length: int, temperatur
     threshold, entropy_bound, remdm_number and max_revisions pick the decoding rule (see
     `diffusion.generate`); at most one of the first three may be set.
     """
-    for name, value in (("steps", steps), ("gen_length", gen_length), ("block_length", block_length)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{name} must be a whole number, got {value!r}.")
-        if value <= 0:
-            raise ValueError(f"{name} must be at least 1, got {value}.")
-    if gen_length % block_length != 0:
-        raise ValueError(f"The block length ({block_length}) must divide the generation length ({gen_length}); "
-                         f"try {largest_divisor_at_most(gen_length, block_length)}.")
-    num_blocks = gen_length // block_length
-    if steps % num_blocks != 0:
-        raise ValueError(f"The steps ({steps}) must be a multiple of the number of blocks ({num_blocks}); "
-                         f"try {max(num_blocks, steps - steps % num_blocks)}.")
-    if steps > gen_length:
-        raise ValueError(f"More steps ({steps}) than generated tokens ({gen_length}) would leave steps with "
-                         f"nothing to commit; use at most {gen_length} steps.")
+    check_schedule(steps=steps, gen_length=gen_length, block_length=block_length)
     for name, value in (("temperature", temperature), ("cfg_scale", cfg_scale)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
             raise ValueError(f"{name} must be a number, got {value!r}.")
@@ -76,11 +62,6 @@ def _check_rule(*, remasking, block_length, threshold, entropy_bound, remdm_numb
     if threshold is not None and remasking == "entropy":
         raise ValueError("A threshold compares scores with a probability, but the entropy score (negative entropy) is "
                          "never above 0; use low_confidence or margin with a threshold, or an entropy_bound.")
-
-
-def largest_divisor_at_most(n: int, limit: int) -> int:
-    """The largest divisor of n that is <= limit (a suggestion for a block length that fits)."""
-    return max(d for d in range(1, min(n, max(limit, 1)) + 1) if n % d == 0)
 
 
 def block_spans(gen_length: int, block_length: int) -> list[tuple[int, int]]:
