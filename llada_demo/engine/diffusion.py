@@ -6,8 +6,11 @@ block are committed, as many as the schedule says, and every other guess goes ba
 
 `reverse_process` is the one implementation of the algorithm: a batched generator of internal tensors.
 `generate` drains it and returns token ids, exactly as the authors' `generate.py` does (same RNG draws,
-in the same order, so a seed gives the same tokens), except that [MASK] is never a guess. `sample` runs
-it for one sequence and turns every forward pass into a frozen `Step` for the page; what it measures for
+in the same order, so a seed gives the same tokens), except that [MASK] is never committed: a position
+whose draw is [MASK] is picked after every other one and then gets its best other token (`draw`,
+`ranked_last`). In every run (and every row of a batch) where the official code commits no [MASK], the
+tokens are equal; tests/test_exactness.py checks it on a model that gives [MASK] real probability.
+`sample` runs it for one sequence and turns every forward pass into a frozen `Step` for the page; what it measures for
 the page never touches the RNG.
 
 What it is not: it knows nothing about tokenizers, chat templates or rendering; `model` is anything
@@ -61,6 +64,37 @@ def model_logits(model, x: torch.Tensor, attention_mask: torch.Tensor | None, is
     return un_logits + (cfg_scale + 1) * (logits - un_logits)
 
 
+def draw(perturbed: torch.Tensor, mask_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The guess at each position (B, L), never [MASK], and where the official draw was [MASK] (B, L) bool.
+
+    perturbed: (B, L, V) the (Gumbel-perturbed) logits; the official guess is their argmax. [MASK] is never
+    a training target, so a trained model gives it little probability, but it can still win the draw (an
+    odd prompt, a Gumbel draw at temperature > 0), and committing it leaves a hole that the block's
+    schedule, counted when the block began, never fills. So where the argmax is [MASK] the guess is the
+    argmax without it. Only those rare rows are copied (`perturbed` may be the model's logits themselves at
+    temperature 0, which must not change); ties break as argmax does, to the lowest id.
+    """
+    guesses = perturbed.argmax(-1)  # (B, L)
+    drew_mask = guesses == mask_id  # (B, L)
+    if drew_mask.any():
+        again = perturbed[drew_mask]  # (H, V) a copy
+        again[:, mask_id] = -torch.inf
+        guesses[drew_mask] = again.argmax(-1)
+    return guesses, drew_mask
+
+
+def ranked_last(score: torch.Tensor, drew_mask: torch.Tensor) -> torch.Tensor:
+    """The scores (B, L) the commit rules pick from: a position whose draw was [MASK] goes after every other
+    eligible one (the model's own sample says it is not ready), yet stays eligible (above -inf).
+
+    This is what keeps the official tokens wherever the official run commits no [MASK]: a position it
+    drew [MASK] at and did not commit is outranked by the ones it did commit, so lowering it changes no
+    pick; only where the official rule picks it (and commits [MASK]) does ours pick another position, or,
+    when too few are left (the block's last pass), this one with its best token other than [MASK].
+    """
+    return torch.where(drew_mask & score.isfinite(), torch.finfo(score.dtype).min, score)
+
+
 @torch.inference_mode()
 def reverse_process(model, x: torch.Tensor, attention_mask: torch.Tensor | None, *, prompt_length: int,
                     steps: int, block_length: int, temperature: float, cfg_scale: float, remasking: str,
@@ -105,13 +139,10 @@ def reverse_process(model, x: torch.Tensor, attention_mask: torch.Tensor | None,
                 decoded = decoded.masked_fill(remasked, torch.inf)
             is_masked = x[:, P:] == mask_id  # (B, L)
             logits = model_logits(model, x, attention_mask, is_given, cfg_scale, mask_id)  # (B, P + L, V)
-            # [MASK] is never a training target, so a trained model gives it almost no probability, but a
-            # Gumbel draw at temperature > 0 on an odd prompt can still pick it; committing it would leave a
-            # hole that this block's schedule, counted when the block began, never fills. The official code
-            # lacks this line; its tokens differ only where it would have committed [MASK].
-            logits[..., mask_id] = -torch.inf
             # The Gumbel draw covers the whole canvas, as in the official code, so the RNG stream matches.
-            guesses = add_gumbel_noise(logits, temperature, generator)[:, P:].argmax(-1)  # (B, L)
+            guesses, drew_mask = draw(add_gumbel_noise(logits, temperature, generator)[:, P:], mask_id)  # (B, L)
+            # Scores and the page's numbers come from the model's own distribution, [MASK] included, as in the
+            # official code (a softmax without [MASK] would rank positions differently).
             probs = F.softmax(logits[:, P:], dim=-1) if need_probs else None  # (B, L, V)
             if remasking == "random":  # one uniform draw over the canvas, after the Gumbel draw
                 score = random_scores(B, total, x.device, generator)[:, P:]  # (B, L)
@@ -121,7 +152,7 @@ def reverse_process(model, x: torch.Tensor, attention_mask: torch.Tensor | None,
             score = torch.where(eligible, score, -torch.inf)  # (B, L)
             # Rules pick over the full canvas (prompt at -inf), as the official code does, so ties break alike.
             confidence = torch.full((B, total), -torch.inf, dtype=score.dtype, device=x.device)
-            confidence[:, P:] = score
+            confidence[:, P:] = ranked_last(score, drew_mask)
             if adaptive and i == steps_per_block - 1:
                 to_commit = eligible  # the pass cap: the block's last allowed pass fills it
             elif threshold is not None:
