@@ -26,13 +26,12 @@ What it is not: no tokenization or chat template (`runs.py` passes prompt ids), 
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from typing import Iterator
 
 import torch
 
+from llada_demo.engine import worker
 from llada_demo.engine.instrument import describe, rounded
 from llada_demo.engine.step import Step
 
@@ -113,10 +112,6 @@ def max_passes(prompt_length: int, *, steps: int, gen_length: int, block_length:
     return blocks * (steps + (max_post_steps + 1 if editing else 0))
 
 
-class _Stopped(Exception):
-    """Raised in the pipeline's callback when the consumer has gone."""
-
-
 def pipeline(model, block_length: int):
     """diffusers' LLaDA2Pipeline over `model` (wrapped in `BlockCausal`), with its progress bars off."""
     from diffusers import BlockRefinementScheduler, LLaDA2Pipeline
@@ -151,49 +146,16 @@ def sample(model, prompt_ids: torch.Tensor, *, steps: int, gen_length: int, bloc
 
 
 def _run(pipe, call: dict, recorder: "_Recorder") -> Iterator[Step]:
-    """The worker thread and the queue between it and the consumer (see the module's docstring)."""
-    steps: queue.Queue = queue.Queue(maxsize=2)
-    stop = threading.Event()
-    done = object()
+    """The pipeline in a worker thread feeding a bounded queue (engine/worker.py), one Step per callback."""
 
-    def put(item) -> None:
-        while not stop.is_set():  # never block forever on a consumer that has gone
-            try:
-                steps.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+    def work(emit) -> None:
+        def on_step_end(_pipe, _step, _timestep, tensors):
+            emit(recorder.step(tensors))
+            return {}
 
-    def on_step_end(_pipe, _step, _timestep, tensors):
-        if stop.is_set():
-            raise _Stopped
-        put(recorder.step(tensors))
-        if stop.is_set():
-            raise _Stopped
-        return {}
+        pipe(**call, callback_on_step_end=on_step_end, callback_on_step_end_tensor_inputs=TENSORS)
 
-    def work() -> None:
-        try:
-            pipe(**call, callback_on_step_end=on_step_end, callback_on_step_end_tensor_inputs=TENSORS)
-            put(done)
-        except _Stopped:
-            pass
-        except BaseException as err:  # noqa: BLE001 - handed to the consumer, which re-raises it
-            put(err)
-
-    worker = threading.Thread(target=work, name="llada2-pipeline", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = steps.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
+    return worker.stream(work, "llada2-pipeline")
 
 
 class _Recorder:
