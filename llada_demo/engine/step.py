@@ -43,6 +43,11 @@ class Step:
                  back to [MASK] by a revoking rule, renoised by a uniform-noise model, or edited to another
                  token (then they are also in `committed`). Empty for LLaDA's own schedule, which never
                  revisits a commit; absent in traces saved before the field existed.
+    accepted:    uniform-noise models (DiffusionGemma, engine/diffusiongemma.py): every position the rule holds
+                 accepted after this step; those also in `committed` were accepted in this step, the others
+                 earlier. Empty for masked models and in traces saved before the field existed.
+    noise:       uniform-noise models: positions holding a random token after this step (renoised; no mask
+                 token exists). Those also in `remasked` were accepted at the step before. Empty otherwise.
     """
 
     index: int
@@ -58,6 +63,8 @@ class Step:
     nfe: int = 0
     elapsed: float = 0.0
     remasked: tuple[int, ...] = ()
+    accepted: tuple[int, ...] = ()
+    noise: tuple[int, ...] = ()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Step":
@@ -244,6 +251,13 @@ def check_trace_data(data: dict) -> None:
         if (not isinstance(remasked, list) or not all(_is_int(p) and 0 <= p < length for p in remasked)
                 or len(set(remasked)) != len(remasked)):
             raise _bad("a step's remasked positions must be distinct positions inside the canvas")
+        for key in ("accepted", "noise"):
+            held = step.get(key, [])
+            if not isinstance(held, list) or not all(_is_int(p) and 0 <= p < length for p in held) \
+                    or len(set(held)) != len(held):
+                raise _bad(f"step {n + 1}'s {key} positions must be distinct positions inside the canvas")
+        if set(step.get("accepted", [])) & set(step.get("noise", [])):
+            raise _bad(f"step {n + 1} holds a position both accepted and noise")
         if (not isinstance(committed, list) or not all(_is_int(p) and 0 <= p < length for p in committed)
                 or len(set(committed)) != len(committed)):
             raise _bad(f"step {n + 1} commits positions outside the canvas")
