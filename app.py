@@ -25,7 +25,7 @@ import json
 import os
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -237,6 +237,8 @@ def models(args, world=None) -> Models:
     tiny = loaded.name.startswith(("tiny", "random"))
     if tiny and ar:
         world = world or corpus.build_world(0)
+        from llada_demo.tinyworld import strategies
+        backend = replace(backend, frontier=functools.partial(strategies.page_rows, loaded, ar, world))
     return Models(backend, reversal_backend(loaded, ar, world) if tiny and ar else None, note, about, loaded, ar)
 
 
@@ -281,7 +283,8 @@ def build_while_loading(args, limits, names: tuple[str, str]):
 
     backend = Backend(denoise=waiting(lambda m: m.backend.denoise),
                       compare=waiting(lambda m: m.backend.compare) if ar != "none" else None,
-                      infill=waiting(lambda m: m.backend.infill), limits=limits)
+                      infill=waiting(lambda m: m.backend.infill),
+                      frontier=waiting(lambda m: m.backend.frontier) if ar != "none" else None, limits=limits)
     reversal = None
     if ar != "none":
         report = ASSETS / "evaluation.json"

@@ -226,6 +226,9 @@ def legend_html() -> str:
             '</div>')
 
 
+ADAPTIVE = (("threshold", "threshold τ"), ("entropy_bound", "entropy bound γ"), ("remdm_number", "ReMDM remasking"))
+
+
 def status_text(trace: Trace, index: int) -> str:
     """Step i / N · block b / B · masks left · forward passes · tokens per pass · time · tokens/s."""
     if not trace.steps or index < 0:
@@ -237,10 +240,17 @@ def status_text(trace: Trace, index: int) -> str:
     blocks = max(1, gen_length // block_length)
     end = stopped_at(trace, step)
     masks = sum(1 for t in step.tokens[:end] if t == trace.mask_id)
-    done = sum(len(s.committed) for s in trace.steps[: step.index + 1])  # written by the model (not given text)
+    # Written by the model (not given text), net of what ReMDM took back: a token committed, remasked and
+    # committed again counts once, so tokens per pass is what the rule really gained per forward pass.
+    done = sum(len(s.committed) - len(s.remasked) for s in trace.steps[: step.index + 1])
     rate = done / step.elapsed if step.elapsed > 0 else 0.0
     left = "stopped at end-of-text" if end < gen_length else f"masks left {masks}"
-    return (f"Step {step.index + 1} / {total} · block {step.block + 1} / {blocks} · {left} · "
+    # A threshold or an entropy bound ends a block when it is full, ReMDM adds loop passes: `steps` is not
+    # the number of passes then, so the status names the rule instead of "i / steps".
+    rule = next((f"{name} {trace.settings[key]:g}" for key, name in ADAPTIVE if trace.settings.get(key) is not None),
+                None)
+    count = f"Step {step.index + 1}" + (f" ({rule})" if rule else f" / {total}")
+    return (f"{count} · block {step.block + 1} / {blocks} · {left} · "
             f"forward passes {step.nfe} · {done / max(1, step.nfe):.2f} tokens per pass · "
             f"{step.elapsed:.2f} s · {rate:.1f} tokens/s")
 

@@ -16,6 +16,7 @@ from llada_demo.web import views
 from llada_demo.web.config import PageConfig
 from llada_demo.web.tabs import compare, denoise, how, infill
 from llada_demo.web.tabs import reversal as reversal_tab
+from llada_demo.web.tabs import frontier as frontier_tab
 
 __all__ = ["PageConfig", "build_demo"]
 
@@ -40,6 +41,9 @@ def build_demo(backend: views.Backend, config: PageConfig = PageConfig(), revers
         if backend.infill is not None:
             with gr.Tab("Infill", elem_id="tab-infill"):
                 infill.build(backend, config)
+        if backend.frontier is not None:
+            with gr.Tab("Speed vs quality", elem_id="tab-frontier"):
+                frontier_tab.build(backend)
         with gr.Tab("How it works", elem_id="tab-how"):
             gr.Markdown(how.HOW_IT_WORKS + "\n" + config.about)
             running = gr.Markdown("", elem_id="running-now")

@@ -39,6 +39,12 @@ EXPORTS = Path(tempfile.gettempdir()) / "llada-demo-exports"  # every file the a
 EXPORT_KEEP_S = 3600  # exports older than this are removed when someone exports again
 EMPTY_PROMPT = "The prompt is empty; type a few words for the model to continue."
 EMPTY_INFILL = "The text is empty; write a sentence with ___ where the model should fill in a word."
+# The Settings' decoding rules (label -> the keyword of `diffusion.generate` its knob sets; None: LLaDA's
+# fixed schedule) and the knobs' ranges on the page (tau above 1 would commit one token per pass, as fixed).
+FIXED_RULE = "fixed schedule"
+DECODING_RULES = {FIXED_RULE: None, "threshold τ (Fast-dLLM)": "threshold",
+                  "entropy bound γ (EB-sampler)": "entropy_bound", "ReMDM remasking": "remdm_number"}
+KNOB_RANGES = {"threshold": (0.05, 1.0), "entropy_bound": (0.001, 10.0)}
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,8 @@ class Backend:
     compare: Callable[..., Iterator[tuple[Trace, Trace]]] | None = None
     infill: Callable[..., Iterator[Trace]] | None = None
     limits: Limits = Limits()
+    # (families=, limit=) -> one dict per decoding rule measured on the tiny world: tinyworld/strategies.page_rows
+    frontier: Callable[..., Iterator[dict]] | None = None
 
 
 def loading_views(title: str, note: Callable[[], tuple[str, str, bool]]) -> tuple:
@@ -85,17 +93,39 @@ def finished(trace: Trace) -> bool:
     """The run's last frame: as many steps as it was given (an AR run may stop earlier at end-of-text)."""
     if trace.steps and render.stopped_at(trace, trace.steps[-1]) < len(trace.steps[-1].tokens):
         return True
+    adaptive = any(trace.settings.get(k) is not None for k in ("threshold", "entropy_bound", "remdm_number"))
+    if adaptive and trace.steps and trace.mask_id not in trace.steps[-1].tokens:
+        return True  # an adaptive rule (threshold, entropy bound, ReMDM) ends when no mask is left, not at `steps`
     return len(trace.steps) >= int(trace.settings.get("steps", 0))
 
 
+def decoding_rule(limits_: Limits, rule, threshold=None, entropy_bound=None, remdm_number=None) -> dict:
+    """The keywords of the picked decoding rule (`diffusion.generate`'s), its knob checked; the other knobs,
+    hidden on the page, are ignored. ValueError with a sentence for a bad rule or knob."""
+    rule = limits.choice(rule, "decoding rule", tuple(DECODING_RULES))
+    key = DECODING_RULES[rule]
+    if key == "threshold":
+        return {"threshold": limits.number(threshold, "threshold τ", *KNOB_RANGES["threshold"])}
+    if key == "entropy_bound":
+        return {"entropy_bound": limits.number(entropy_bound, "entropy bound γ", *KNOB_RANGES["entropy_bound"])}
+    if key == "remdm_number":
+        return {"remdm_number": limits.whole(remdm_number, "number of tokens ReMDM remasks per loop pass", 1,
+                                             limits_.max_gen_length)}
+    return {}
+
+
 def denoise_frames(backend: Backend, prompt, gen_length, steps, block_length, remasking, temperature, cfg_scale,
-                   seed, show_guesses) -> Iterator[tuple]:
-    """(canvas, status, slider, trace, 4 figures) per forward pass; figures every PLOT_EVERY_S and at the end."""
+                   seed, show_guesses, rule=FIXED_RULE, threshold=0.9, entropy_bound=0.5,
+                   remdm_number=1) -> Iterator[tuple]:
+    """(canvas, status, slider, trace, 4 figures) per forward pass; figures every PLOT_EVERY_S and at the end.
+
+    rule and its knob (threshold, entropy_bound, remdm_number): see `decoding_rule`."""
     try:
         s = checked_run(backend.limits, prompt, gen_length, steps, block_length, temperature, seed)
         cfg_scale = limits.number(cfg_scale, "CFG scale", 0.0, limits.MAX_CFG_SCALE)
         remasking = limits.choice(remasking, "remasking strategy", REMASKING)
         show_guesses = limits.flag(show_guesses, "show guesses")
+        s.update(decoding_rule(backend.limits, rule, threshold, entropy_bound, remdm_number))
         stream = backend.denoise(s.pop("prompt"), cfg_scale=cfg_scale, remasking=remasking, **s)
         last_plot = time.perf_counter()  # not on the first frame: it must reach the page at once
         plotted = (None,) * 4

@@ -13,6 +13,7 @@ from llada_demo.engine.limits import REMASKING
 from llada_demo.web import chat, views
 from llada_demo.web.config import PageConfig
 from llada_demo.web.render import canvas_html
+from llada_demo.web.tabs.decoding import rule_controls
 
 
 def build(backend: views.Backend, config: PageConfig):
@@ -43,6 +44,7 @@ def build(backend: views.Backend, config: PageConfig):
             temperature = gr.Slider(0, 2, value=0.0, step=0.05, label="Temperature")
             cfg_scale = gr.Slider(0, 4, value=0.0, step=0.1, label="CFG scale")
             seed = gr.Number(value=0, precision=0, label="Seed")
+        rule, knobs = rule_controls("")
         with gr.Row():
             show_guesses = gr.Checkbox(value=True, label="Show guesses under masks")
             speed = gr.Slider(1, 30, value=8, step=1, label="Playback speed (steps per second)")
@@ -70,7 +72,8 @@ def build(backend: views.Backend, config: PageConfig):
     # The model events take raw inputs (preprocess=False): views check every value against the operator's
     # limits and answer a bad one with a sentence, where Gradio's own checks would hide it behind an error.
     frames = functools.partial(views.denoise_frames, backend)
-    inputs = [prompt, gen_length, steps, block_length, remasking, temperature, cfg_scale, seed, show_guesses]
+    inputs = [prompt, gen_length, steps, block_length, remasking, temperature, cfg_scale, seed, show_guesses, rule,
+              *knobs]
     outputs = [canvas, status, slider, trace, heatmap, order, masks, entropy]
     if config.chat:  # the message joins the conversation; the canvas animates the reply
         frames = functools.partial(chat.chat_frames, backend)
