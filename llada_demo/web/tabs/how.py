@@ -34,6 +34,23 @@ block length of 1 with one step per token is exactly left-to-right decoding.
 **CFG** (classifier-free guidance) runs a second copy with the prompt masked out and pushes the answer away
 from what the model would write without the prompt.
 
+**Decoding rules** (Settings → Decoding rule; the score radio above says which guesses count as sure:
+*margin* is the top guess's probability minus the runner-up's, *entropy* the negative entropy, as Dream
+defines them).
+- *Fixed schedule* (LLaDA, Nie et al. 2025, arXiv 2502.09992): each block commits the same number of tokens
+  in each of its steps. Steps set the forward passes exactly, whatever the model's confidence.
+- *Threshold τ* (Fast-dLLM, Wu et al. 2025, arXiv 2505.22618): each pass commits the surest masked
+  position of the block and every other one at least τ sure. Easy stretches go many tokens per pass, hard
+  ones one, so the passes adapt and `steps` no longer sets them.
+- *Entropy bound γ* (EB-sampler, Ben-Hamu et al. 2025, arXiv 2505.24857): the block's masked positions are
+  sorted by entropy and the longest prefix whose summed entropy, less its largest, stays within γ is
+  committed. A larger γ accepts more uncertainty per pass: fewer passes, more risk.
+- *ReMDM remasking* (Wang et al. 2025, arXiv 2503.00307): late in each block, every pass sends back to
+  `[MASK]` the committed tokens the model was least sure of and commits as many again. A token written
+  before its neighbours existed gets a second look (red dashed chips with ↺), at the price of extra passes.
+
+The **Speed vs quality** tab measures all of them on the tiny world's held-out questions.
+
 **Reading the canvas.** Grey dashed chips are still masked (the faint italic word is the model's current
 guess, which may still change); a ringed chip was committed in the step shown; filled chips are coloured by
 how sure the model was when it committed them (dark = unsure, yellow = sure); ∎ marks end-of-text. Hover or
