@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import torch
 
-from llada_demo.engine import autoregressive, diffusion, llada2
+from llada_demo.engine import autoregressive, diffusion, diffusiongemma, llada2
 from llada_demo.engine.limits import RunFailed
 from llada_demo.engine.revoke import MAX_REVISIONS
 from llada_demo.engine.step import Step, Trace
@@ -100,16 +100,27 @@ def denoise(loaded: Loaded, prompt: str, *, steps: int, gen_length: int, block_l
             seed: int = 0, max_prompt_tokens: int | None = None,
             history: tuple[tuple[str, str], ...] = (), threshold: float | None = None,
             entropy_bound: float | None = None, remdm_number: int | None = None,
-            max_revisions: int = MAX_REVISIONS) -> Iterator[Trace]:
+            max_revisions: int = MAX_REVISIONS, uniform: dict | None = None) -> Iterator[Trace]:
     """The diffusion model's reverse process on `prompt`, one Trace per forward pass.
 
     history: earlier (user, reply) turns of a conversation, for instruct models (see `chat.py`).
     threshold, entropy_bound, remdm_number, max_revisions: the decoding rule (see `diffusion.generate`);
-    the trace's settings record the ones that are set.
+    the trace's settings record the ones that are set. uniform: DiffusionGemma's own settings (rule, t_max,
+    t_min, stability_threshold, confidence_threshold; see `diffusiongemma.traced`).
     """
     ids = _checked_prompt_ids(loaded, prompt, max_prompt_tokens, history)
     device = next(loaded.model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(seed))
+    if diffusiongemma.serves(loaded.model):  # uniform noise: diffusers' DiffusionGemmaPipeline (engine/diffusiongemma.py)
+        trace, stream = diffusiongemma.traced(loaded, prompt, history if loaded.chat else (), generator, steps=steps,
+                                              gen_length=gen_length, temperature=temperature, cfg_scale=cfg_scale,
+                                              remasking=remasking, seed=seed, threshold=threshold,
+                                              entropy_bound=entropy_bound, remdm_number=remdm_number,
+                                              **(uniform or {}))
+        return _stream(trace, stream, loaded.tokenizer)
+    if uniform:
+        raise ValueError("Those settings (rule, t_max, t_min, stopping thresholds) are DiffusionGemma's; the loaded "
+                         "model masks tokens, so leave them unset.")
     if llada2.serves(loaded.model):  # LLaDA 2: diffusers' own LLaDA2Pipeline, `steps` per block (engine/llada2.py)
         if entropy_bound is not None or remdm_number is not None:
             raise ValueError("LLaDA 2 runs diffusers' own pipeline, which has a threshold but no entropy bound or "

@@ -25,7 +25,7 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
 import llada_demo.models.modeling  # noqa: F401  (registers the project's own architecture)
-from llada_demo.models import llada2
+from llada_demo.models import diffusiongemma, llada2
 from llada_demo.models.presets import (ASSETS, AUTOREGRESSIVE, DIFFUSION, PRESETS, SHIPPED, Preset,  # noqa: F401
                                       default_pair)
 # Token strings that mark a mask or the end of a turn in the families we know (LLaDA, Llama 3, Qwen).
@@ -185,6 +185,8 @@ def _kind_of(config) -> str:
     """Diffusion (bidirectional mask predictor) or autoregressive, from the config alone."""
     if getattr(config, "model_type", "") == "llada_demo_tiny":
         return AUTOREGRESSIVE if config.causal else DIFFUSION
+    if diffusiongemma.is_diffusiongemma(config):  # uniform-noise diffusion: no mask token, no MaskedLM head
+        return DIFFUSION
     if "llada" in getattr(config, "model_type", "").lower() or getattr(config, "mask_token_id", None) is not None:
         return DIFFUSION
     architectures = " ".join(getattr(config, "architectures", None) or ())
@@ -282,6 +284,8 @@ def _model_class(preset: Preset, config, kind: str, cache_dir: str | None = None
         if reference is None:
             raise ValueError(f"{preset.source} names no model class for a {kind} model in its auto_map.")
         return _transformers5_compatible(get_class_from_dynamic_module(reference, preset.source, cache_dir=cache_dir))
+    if diffusiongemma.is_diffusiongemma(config):  # native in transformers, under no masked/causal Auto class
+        return diffusiongemma.model_class()
     return AutoModelForMaskedLM if kind == DIFFUSION else AutoModelForCausalLM
 
 
@@ -349,7 +353,7 @@ def load(name: str, *, allow: tuple[str, ...] = (), trust_remote_code: bool = Fa
     tokenizer = AutoTokenizer.from_pretrained(preset.source, trust_remote_code=preset.remote_code, cache_dir=cache_dir,
                                               config=config)
     mask_id, eos_ids = special_ids(tokenizer, config)
-    if kind == DIFFUSION and mask_id is None:
+    if kind == DIFFUSION and mask_id is None and not diffusiongemma.is_diffusiongemma(config):  # it needs none
         raise ValueError(f"{preset.source} has no mask token in its tokenizer or config, so it cannot be run as a diffusion model.")
     # A preset knows (a base model's tokenizer may carry a template it was never tuned on); else the tokenizer says.
     chat = preset.chat if preset.name in PRESETS else bool(getattr(tokenizer, "chat_template", None))

@@ -53,6 +53,12 @@ PRESETS = {p.name: p for p in (
     Preset("llada2.1-mini", "inclusionAI/LLaDA2.1-mini", DIFFUSION, chat=True, remote_code=True, memory_gb=33.0,
            defaults=dict(gen_length=128, steps=32, block_length=32, threshold=0.7, editing_threshold=0.5),
            description="LLaDA2.1-mini: LLaDA2.0-mini's architecture with token editing (diffusers' LLaDA2Pipeline)"),
+    # DiffusionGemma diffuses by uniform noise, not masking, through diffusers' DiffusionGemmaPipeline
+    # (engine/diffusiongemma.py); native in transformers 5.23. About 26 B parameters (4 B active per token)
+    # x 2 bytes = ~52 GB in bf16: an 80 GB GPU or an H200. Its canvas (block) is 256 tokens; steps are per block.
+    Preset("diffusiongemma", "google/diffusiongemma-26B-A4B-it", DIFFUSION, chat=True, memory_gb=52.0,
+           defaults=dict(gen_length=256, steps=48, block_length=256, entropy_bound=0.1),
+           description="DiffusionGemma 26B-A4B: uniform-noise block diffusion (diffusers' DiffusionGemmaPipeline)"),
     Preset("modernbert-large-chat", "dllm-hub/ModernBERT-large-chat-v0.1", DIFFUSION, chat=True, memory_gb=0.8,
            defaults=dict(gen_length=64, steps=64, block_length=32),
            description="ModernBERT-large fine-tuned as a masked-diffusion chat model (dLLM): small enough for a CPU"),

@@ -220,3 +220,11 @@ def _llada2(folder: Path) -> None:
 
 
 FAMILIES.update({"inclusionAI/LLaDA2.0-mini": _llada2, "inclusionAI/LLaDA2.1-mini": _llada2})
+
+
+def _diffusiongemma(folder: Path) -> None:
+    from tests.standins.diffusiongemma import diffusiongemma  # transformers' own class at a tiny size
+    diffusiongemma(folder)
+
+
+FAMILIES["google/diffusiongemma-26B-A4B-it"] = _diffusiongemma
