@@ -347,6 +347,7 @@ def launch(args, **options):
     cap_malloc_arenas()
     from llada_demo.engine.limits import from_args
     from llada_demo.web.render import CSS
+    from llada_demo.web.present import HEAD  # the replay's keys and the projector view (issue 17 §3)
 
     limits = from_args(args)  # a bad limit fails here, before any model loads
     names = shipped_plan(args)
@@ -356,7 +357,7 @@ def launch(args, **options):
         demo, loading = build(args, limits), None
     print(f"llada-demo: serving on http://{args.host}:{args.port}", file=sys.stderr)
     block = not options.pop("prevent_thread_lock", False)
-    demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False,
+    demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False, head=HEAD,
                 max_file_size=limits.max_upload_bytes, prevent_thread_lock=True, **options)
     # The models load once the server is up: imports share one interpreter lock, so importing torch beside
     # gradio made both slower (measured while writing bench/bench_start.py).

@@ -140,6 +140,27 @@ def denoise_frames(backend: Backend, prompt, gen_length, steps, block_length, re
         raise error(err) from None
 
 
+def paced_frames(frames: Callable[..., Iterator[tuple]], *args) -> Iterator[tuple]:
+    """`frames(*args[:-1])`, at most `args[-1]` frames per second (0: as fast as the model), for a class to
+    follow. The pace comes last so that the tab's validator, which reads the inputs in order, is unchanged.
+
+    The pause is on the server, between two forward passes: Gradio sends every yield at once, so a
+    client-side delay would need a queue of frames in the browser. The cost is the model's slot, held
+    while the run waits (on a shared page, leave it at 0).
+    """
+    *args, pace = args
+    try:
+        pace = limits.number(pace, "live run pace", 0.0, 60.0)
+    except ValueError as err:
+        raise error(err) from None
+    delay, last = (1.0 / pace if pace else 0.0), None
+    for frame in frames(*args):
+        if delay and last is not None:
+            time.sleep(max(0.0, delay - (time.perf_counter() - last)))
+        last = time.perf_counter()
+        yield frame
+
+
 def scrub(trace: Trace | None, value, show_guesses) -> tuple[str, str]:
     """Canvas and status after `value` steps (0 = the blank canvas), from the recorded run."""
     if trace is None or not trace.steps:

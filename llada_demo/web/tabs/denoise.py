@@ -10,7 +10,7 @@ import functools
 import gradio as gr
 
 from llada_demo.engine.limits import REMASKING
-from llada_demo.web import chat, views
+from llada_demo.web import chat, present, views
 from llada_demo.web.config import PageConfig
 from llada_demo.web.render import canvas_html
 from llada_demo.web.tabs.decoding import rule_controls
@@ -48,12 +48,21 @@ def build(backend: views.Backend, config: PageConfig):
         with gr.Row():
             show_guesses = gr.Checkbox(value=True, label="Show guesses under masks")
             speed = gr.Slider(1, 30, value=8, step=1, label="Playback speed (steps per second)")
+            pace = gr.Slider(0, 30, value=0, step=1, label="Live run pace (steps per second; 0 = as fast as the model)",
+                             elem_id="pace")
     canvas = gr.HTML(canvas_html(views.empty(gen_length=config.gen_length), -1), elem_id="canvas")
     status = gr.Markdown("Ready.", elem_id="status")
     with gr.Row(equal_height=True):
         slider = gr.Slider(0, 1, value=0, step=1, label="Step (drag to replay the run)", elem_id="step-slider", scale=6)
         play = gr.Button("Play", elem_id="play", scale=1, min_width=90)
         pause = gr.Button("Pause", elem_id="pause", scale=1, min_width=90)
+    with gr.Row(equal_height=True):  # the projector view hides all but its own switch (class ld-chrome)
+        gr.Markdown(present.HELP, elem_id="keys-help", elem_classes="ld-chrome")
+        projector = gr.Checkbox(value=False, label="Projector view", elem_id="projector", scale=0, min_width=160)
+        copy_link = gr.Button("Copy link to this run", elem_id="copy-link", size="sm", scale=0, min_width=180,
+                              elem_classes="ld-chrome")
+        link = gr.Textbox(label="Link to this run", elem_id="run-link", interactive=False, max_lines=1, scale=3,
+                          elem_classes="ld-chrome")
     with gr.Row():
         heatmap = gr.Plot(label="Confidence of the guess at each position and step", elem_id="heatmap")
         order = gr.Plot(label="Decode order", elem_id="decode-order")
@@ -74,11 +83,13 @@ def build(backend: views.Backend, config: PageConfig):
     frames = functools.partial(views.denoise_frames, backend)
     inputs = [prompt, gen_length, steps, block_length, remasking, temperature, cfg_scale, seed, show_guesses, rule,
               *knobs]
+    linked = [prompt, gen_length, steps, block_length, remasking, temperature, cfg_scale, seed]  # present.LINK_KEYS
     outputs = [canvas, status, slider, trace, heatmap, order, masks, entropy]
     if config.chat:  # the message joins the conversation; the canvas animates the reply
         frames = functools.partial(chat.chat_frames, backend)
         inputs, outputs = [talk, *inputs], [*outputs, talk]
         new.click(lambda: ([], ""), None, [talk, prompt], api_name="new_conversation")
+    frames, inputs = functools.partial(views.paced_frames, frames), [*inputs, pace]  # pace last: see paced_frames
     run_event = run.click(frames, inputs, outputs, api_name="denoise", concurrency_id="model", preprocess=False)
     submit_event = prompt.submit(frames, inputs, outputs, api_name=False, concurrency_id="model", preprocess=False)
     if config.chat:
@@ -89,6 +100,20 @@ def build(backend: views.Backend, config: PageConfig):
     play_event = play.click(views.play, [trace, slider, speed, show_guesses], [canvas, status, slider], api_name="play",
                             show_progress="hidden")
     pause.click(None, None, None, cancels=[play_event])
+    projector.change(None, [projector], None, js=present.PROJECTOR_JS)
+    copy_link.click(None, linked, [link], js=present.LINK_JS)
+    defaults = {key: control.value for key, control in zip(present.LINK_KEYS, linked)}  # as the page first shows
+
+    def from_link(request: gr.Request):  # a link's settings fill the controls (present.settings_from_query)
+        query = dict(request.query_params) if request is not None else {}
+        if not any(k in query for k in present.LINK_KEYS):
+            return [gr.skip()] * len(linked)
+        settings = present.settings_from_query(query, defaults, tuple(REMASKING))
+        return [settings[k] for k in present.LINK_KEYS]
+
+    if not config.chat:
+        gr.context.Context.root_block.load(from_link, None, linked, api_name=False, show_progress="hidden",
+                                           queue=False)
     for button, kind in ((as_json, "json"), (as_html, "html"), (as_gif, "gif")):
         button.click(functools.partial(views.export_file, kind=kind), [trace], [exported], api_name=f"export_{kind}")
     imported.upload(functools.partial(views.load_trace, max_bytes=backend.limits.max_upload_bytes),
