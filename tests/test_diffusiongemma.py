@@ -184,8 +184,10 @@ def test_the_preset_loads_natively_by_its_hub_id(loaded):
     from transformers import DiffusionGemmaForBlockDiffusion
     assert type(loaded.model) is DiffusionGemmaForBlockDiffusion and diffusiongemma.serves(loaded.model)
     assert loaded.kind == models.DIFFUSION and loaded.chat and loaded.source == "google/diffusiongemma-26B-A4B-it"
-    assert loaded.tokenizer.convert_ids_to_tokens(1) in [loaded.tokenizer.convert_ids_to_tokens(i)
-                                                         for i in loaded.eos_ids]
+    # A reply ends at end-of-text or at Gemma 4's end of turn; the chat template opens the model's turn.
+    assert {"<eos>", "<turn|>"} <= set(loaded.tokenizer.convert_ids_to_tokens(list(loaded.eos_ids)))
+    ids = loaded.tokenizer.apply_chat_template(MESSAGES, add_generation_prompt=True, tokenize=True)["input_ids"]
+    assert loaded.tokenizer.decode(ids).endswith("<|turn> model")
     # The same weights as the stand-in built in memory: the folder was read, not initialised afresh.
     assert all(torch.equal(a, b) for a, b in zip(loaded.model.state_dict().values(),
                                                  standin.model().state_dict().values()))

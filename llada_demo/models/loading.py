@@ -29,9 +29,10 @@ from llada_demo.models import diffusiongemma, llada2
 from llada_demo.models.presets import (ASSETS, AUTOREGRESSIVE, DIFFUSION, PRESETS, SHIPPED, Preset,  # noqa: F401
                                       default_pair)
 # Token strings that mark a mask or the end of a turn in the families we know (LLaDA, Llama 3, Qwen).
-# LLaDA-MoE ends a turn with <|role_end|>, ModernBERT chat models with [SEP].
+# LLaDA-MoE ends a turn with <|role_end|>, ModernBERT chat models with [SEP], Gemma 4 (DiffusionGemma) with <turn|>
+# (transformers/cli/serving/utils.py closes a Gemma 4 reply there; its generation config lists it as an end id).
 MASK_TOKENS = ("<|mdm_mask|>", "<|mask|>", "[MASK]", "<mask>")
-END_TOKENS = ("<|eot_id|>", "<|im_end|>", "<|endoftext|>", "<|end_of_text|>", "<|role_end|>")
+END_TOKENS = ("<|eot_id|>", "<|im_end|>", "<|endoftext|>", "<|end_of_text|>", "<|role_end|>", "<turn|>")
 
 
 def free_gpu_gb() -> float | None:

@@ -7,8 +7,9 @@ sliding-window, one full attention, as the real model alternates them), a one-la
 4 experts of which 2 are active per token, and a 16-token canvas (the real one holds 256).
 `global_head_dim` and the expert sizes are set because their defaults (512, the full model's) build a
 large model. The tokenizer is a word-level one filling the 256 ids, with Gemma's first special tokens
-(<pad> 0, <eos> 1, <bos> 2, <unk> 3, <mask> 4) and a chat template with Gemma 4's turn markers
-(`<|turn>` and `<turn|>`, written from its published format, not read from its files).
+(<pad> 0, <eos> 1, <bos> 2, <unk> 3, <mask> 4) and a chat template with Gemma 4's turn markers: a turn
+opens with `<|turn>` and the role (`model` for the assistant) and closes with `<turn|>`, as transformers'
+own `cli/serving/utils.py` parses Gemma 4's replies (the real template's whitespace was not available).
 
 What it is not: the real model (its answers are noise) or its processor (the images part is absent).
 """
