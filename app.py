@@ -211,7 +211,7 @@ class Models:
 def models(args, world=None) -> Models:
     """Load the models (falling back as `load_diffusion` says) and bind the page's functions to them."""
     from llada_demo.tinyworld import corpus
-    from llada_demo.engine import runs
+    from llada_demo.engine import lesson, runs
     from llada_demo.engine.limits import from_args
     from llada_demo.models import zerogpu
     from llada_demo.web.views import Backend
@@ -232,7 +232,9 @@ def models(args, world=None) -> Models:
                       compare=(functools.partial(runs.compare, loaded, ar, max_prompt_tokens=limits.max_prompt_tokens)
                                if ar else None),
                       infill=functools.partial(runs.infill, loaded, max_prompt_tokens=limits.max_prompt_tokens),
-                      limits=limits)
+                      compare_strategies=functools.partial(runs.compare_strategies, loaded,
+                                                           max_prompt_tokens=limits.max_prompt_tokens),
+                      objective=functools.partial(lesson.draw, loaded, ar), limits=limits)
     backend = zerogpu.wrap(backend)  # on a ZeroGPU Space each run holds a lent GPU; elsewhere unchanged
     tiny = loaded.name.startswith(("tiny", "random"))
     if tiny and ar:
@@ -253,10 +255,27 @@ def page_config(name: str, limits, note: str, about: str, chat: bool, world):
     infill_examples = tuple(f"{i.left} {'___ ' * len(i.answer.split())}{i.right}".replace("  ", " ")
                             for i in corpus.infill_items(world)[:4]) if world else ()
     return PageConfig(model_note=note, about=about, examples=examples, infill_examples=infill_examples,
+                      prompt=examples[0] if examples else "",  # a story start: a first visit can press Run
+                      training_examples=training_examples(world) if world else (),
                       gen_length=min(defaults.get("gen_length", 48), limits.max_gen_length),
                       steps=min(defaults.get("steps", 48), limits.max_steps, limits.max_gen_length),
                       block_length=min(defaults.get("block_length", 48), limits.max_gen_length), chat=chat,
                       max_length=limits.max_gen_length)
+
+
+def training_examples(world) -> tuple[str, ...]:
+    """The Training tab's sentences: two of a tiny-world story, a fact trained both ways, a fact trained only
+    forwards, and a couplet (two lines: with SFT on, the first stays visible)."""
+    import random
+
+    from llada_demo.tinyworld.stories import write_story
+    from llada_demo.tinyworld.world import forward_sentence
+
+    story = write_story(world, random.Random(0))
+    both = next(f for f in world.facts if not f.held_out)
+    forwards_only = next(f for f in world.facts if f.held_out)
+    couplet = next(c for c in world.couplets if not c.held_out)
+    return " ".join(story[:2]), forward_sentence(both), forward_sentence(forwards_only), couplet.text
 
 
 def build_while_loading(args, limits, names: tuple[str, str]):
@@ -283,8 +302,9 @@ def build_while_loading(args, limits, names: tuple[str, str]):
 
     backend = Backend(denoise=waiting(lambda m: m.backend.denoise),
                       compare=waiting(lambda m: m.backend.compare) if ar != "none" else None,
-                      infill=waiting(lambda m: m.backend.infill),
-                      frontier=waiting(lambda m: m.backend.frontier) if ar != "none" else None, limits=limits)
+                      infill=waiting(lambda m: m.backend.infill), objective=waiting(lambda m: m.backend.objective),
+                      frontier=waiting(lambda m: m.backend.frontier) if ar != "none" else None,
+                      compare_strategies=waiting(lambda m: m.backend.compare_strategies), limits=limits)
     reversal = None
     if ar != "none":
         report = ASSETS / "evaluation.json"
@@ -348,6 +368,7 @@ def launch(args, **options):
     from llada_demo.engine.limits import from_args
     from llada_demo.web.render import CSS
     from llada_demo.web.present import HEAD  # the replay's keys and the projector view (issue 17 §3)
+    from llada_demo.web.training_view import CSS as TRAINING_CSS
 
     limits = from_args(args)  # a bad limit fails here, before any model loads
     names = shipped_plan(args)
@@ -357,7 +378,7 @@ def launch(args, **options):
         demo, loading = build(args, limits), None
     print(f"llada-demo: serving on http://{args.host}:{args.port}", file=sys.stderr)
     block = not options.pop("prevent_thread_lock", False)
-    demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False, head=HEAD,
+    demo.launch(server_name=args.host, server_port=args.port, css=CSS + TRAINING_CSS, show_error=False, head=HEAD,
                 max_file_size=limits.max_upload_bytes, prevent_thread_lock=True, **options)
     # The models load once the server is up: imports share one interpreter lock, so importing torch beside
     # gradio made both slower (measured while writing bench/bench_start.py).

@@ -156,9 +156,20 @@ def check_schedule(*, steps: int, gen_length: int, block_length: int) -> None:
             raise ValueError(f"{name} must be a whole number, got {value!r}.")
         if value <= 0:
             raise ValueError(f"{name} must be at least 1, got {value}.")
+    check_blocks(gen_length=gen_length, block_length=block_length)
+    check_steps(steps=steps, gen_length=gen_length, block_length=block_length)
+
+
+def check_blocks(*, gen_length: int, block_length: int) -> None:
+    """The blocks tile the generated region (positive whole numbers, as `check_schedule` checks first)."""
     if gen_length % block_length != 0:
         raise ValueError(f"The block length ({block_length}) must divide the generation length ({gen_length}); "
                          f"try {largest_divisor_at_most(gen_length, block_length)}.")
+
+
+def check_steps(*, steps: int, gen_length: int, block_length: int) -> None:
+    """Every block gets the same whole number of steps, at most one per token (blocks that tile, as
+    `check_blocks` checks first)."""
     num_blocks = gen_length // block_length
     if steps % num_blocks != 0:
         raise ValueError(f"The steps ({steps}) must be a multiple of the number of blocks ({num_blocks}); "

@@ -17,6 +17,8 @@ class PageConfig:
     about: str = ""  # the "How it works" tab's model paragraph (markdown)
     examples: tuple[str, ...] = ()
     infill_examples: tuple[str, ...] = ()
+    training_examples: tuple[str, ...] = ()  # whole sentences for the Training tab (a story, facts, a couplet)
+    prompt: str = ""  # the Denoise prompt a first visit finds, ready to Run
     gen_length: int = 48
     steps: int = 48
     block_length: int = 48

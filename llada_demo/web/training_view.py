@@ -2,8 +2,10 @@
 expected loss against the mask ratio t as a figure.
 
 It reads the plain record `engine.objective.MaskedGuesses` by its attributes (never importing the engine
-module, which imports torch). Every token text is escaped here before it becomes HTML. What it is not:
-no model, no Gradio (the Training tab's wiring is in `ui.py`, its event function in `views.py`).
+module, which imports torch). Every token text is escaped here before it becomes HTML. `split` is the
+page's rule for which part of a sentence is the prompt (kept visible under the SFT switch) and which the
+answer. What it is not: no model, no Gradio (the Training tab's wiring is in `tabs/training.py`, its
+event function in `views.py`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,32 @@ import plotly.graph_objects as go
 
 from llada_demo.web.plots import BLUE, FONT, GREY, HEIGHT, ORANGE
 from llada_demo.web.render import colour, ink, token_label
+
+
+SPLIT_RULE = ("**Prompt and answer** (for the SFT switch): a `|` you type marks where the prompt ends; without "
+              "one, a text of two lines (a couplet) keeps its first line as the prompt, as the shipped model's "
+              "fine-tuning did; a text of several sentences keeps all but the last; one sentence keeps all but its "
+              "last word.")
+
+
+def split(text: str) -> tuple[str, str]:
+    """(prompt, answer) of a sentence by SPLIT_RULE: the first `|`, else the first line break, else the last
+    sentence, else the last word. The answer keeps its leading space, so prompt + answer is the text
+    (without the `|`)."""
+    if "|" in text:
+        prompt, answer = text.split("|", 1)
+        return prompt.rstrip(" "), " " + answer.lstrip(" ") if prompt.strip() else answer.lstrip(" ")
+    body = text.strip()
+    if "\n" in body:
+        first, rest = body.split("\n", 1)
+        return first + "\n", rest
+    ends = [i + 1 for i, ch in enumerate(body[:-1]) if ch in ".!?" and body[i + 1] == " "]
+    if ends:
+        return body[:ends[-1]], body[ends[-1]:]
+    if " " in body:
+        head, last = body.rsplit(" ", 1)
+        return head, " " + last
+    return "", body
 
 
 def masked_html(record) -> str:
@@ -43,7 +71,12 @@ def masked_html(record) -> str:
               'probability it gave the true token '
               f'<span class="ld-scale" style="background:linear-gradient(to right, {colour(0)}, {colour(0.5)}, {colour(1)})">'
               '</span> 0% → 100%</div>')
-    return f'<div class="ld-canvas ld-training"><div class="ld-tokens">{"".join(chips)}</div>{legend}</div>'
+    # The sentence itself first: the chips show the model's guesses, so a wrong one hides the true word.
+    original = "".join(record.token_text.get(i, "") for i in record.ids).strip().replace("\n", " / ")
+    sentence = (f'<div class="ld-sentence">the sentence: <q>{escape(original)}</q> · hidden below: '
+                f'{sum(record.is_masked)} tokens, each showing what the model guessed there</div>')
+    return (f'<div class="ld-canvas ld-training">{sentence}<div class="ld-tokens">{"".join(chips)}</div>'
+            f'{legend}</div>')
 
 
 def summary_text(record) -> str:
@@ -90,5 +123,7 @@ CSS = """
 .ld-training .ld-prompt { text-decoration: underline dotted; }
 .ld-hidden { border: 2px dashed #1f2937; }
 .ld-hidden[data-right="false"] { border-style: solid; border-color: #c92a2a; }
-.ld-mark { font-size: .8em; font-weight: bold; }
+.ld-mark { font-size: .9em; font-weight: bold; }
+.ld-hidden[data-right="false"] .ld-mark { color: #ff8787; }
+.ld-sentence { margin-bottom: .5em; font-size: 1.05em; }
 """

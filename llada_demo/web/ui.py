@@ -14,7 +14,7 @@ import gradio as gr
 
 from llada_demo.web import views
 from llada_demo.web.config import PageConfig
-from llada_demo.web.tabs import compare, denoise, how, infill
+from llada_demo.web.tabs import compare, denoise, how, infill, training
 from llada_demo.web.tabs import reversal as reversal_tab
 from llada_demo.web.tabs import frontier as frontier_tab
 
@@ -32,7 +32,7 @@ def build_demo(backend: views.Backend, config: PageConfig = PageConfig(), revers
         header = gr.Markdown(f"# {config.title}\n{config.model_note}", elem_id="model-note")
         with gr.Tab("Denoise", elem_id="tab-denoise"):
             denoise.build(backend, config)
-        if backend.compare is not None:
+        if backend.compare is not None or backend.compare_strategies is not None:
             with gr.Tab("Diffusion vs autoregressive", elem_id="tab-compare"):
                 compare.build(backend, config)
         if reversal is not None:
@@ -41,6 +41,9 @@ def build_demo(backend: views.Backend, config: PageConfig = PageConfig(), revers
         if backend.infill is not None:
             with gr.Tab("Infill", elem_id="tab-infill"):
                 infill.build(backend, config)
+        if backend.objective is not None:
+            with gr.Tab("Training", elem_id="tab-training"):
+                training.build(backend, config)
         if backend.frontier is not None:
             with gr.Tab("Speed vs quality", elem_id="tab-frontier"):
                 frontier_tab.build(backend)

@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 
 import gradio as gr
 
-from llada_demo.web import export, plots, render
+from llada_demo.web import export, plots, render, training_view
 from llada_demo.engine import limits
 from llada_demo.engine.limits import REMASKING, Limits, RunFailed
 from llada_demo.web.render import canvas_html, status_text
@@ -39,12 +39,16 @@ EXPORTS = Path(tempfile.gettempdir()) / "llada-demo-exports"  # every file the a
 EXPORT_KEEP_S = 3600  # exports older than this are removed when someone exports again
 EMPTY_PROMPT = "The prompt is empty; type a few words for the model to continue."
 EMPTY_INFILL = "The text is empty; write a sentence with ___ where the model should fill in a word."
+EMPTY_SENTENCE = "The sentence is empty; pick an example or type a sentence to hide tokens in."
+MASK_RATIO = (0.05, 1.0)  # the Training tab's slider: t = 0 would hide nothing (and Eq. 3 divides by t)
 # The Settings' decoding rules (label -> the keyword of `diffusion.generate` its knob sets; None: LLaDA's
 # fixed schedule) and the knobs' ranges on the page (tau above 1 would commit one token per pass, as fixed).
 FIXED_RULE = "fixed schedule"
 DECODING_RULES = {FIXED_RULE: None, "threshold τ (Fast-dLLM)": "threshold",
                   "entropy bound γ (EB-sampler)": "entropy_bound", "ReMDM remasking": "remdm_number"}
 KNOB_RANGES = {"threshold": (0.05, 1.0), "entropy_bound": (0.001, 10.0)}
+COMPARE_MODES = ("diffusion vs autoregressive", "two diffusion strategies")
+DEFAULT_SIDE = ("low_confidence", FIXED_RULE, 0.9, 0.5, 1)  # a comparison side no one set: LLaDA's own
 
 
 @dataclass(frozen=True)
@@ -55,8 +59,12 @@ class Backend:
     compare: Callable[..., Iterator[tuple[Trace, Trace]]] | None = None
     infill: Callable[..., Iterator[Trace]] | None = None
     limits: Limits = Limits()
+    # (prompt, answer, t=, seed=, sft=) -> (objective.MaskedGuesses, [(t, expected loss)]): engine/lesson.draw
+    objective: Callable[..., tuple] | None = None
     # (families=, limit=) -> one dict per decoding rule measured on the tiny world: tinyworld/strategies.page_rows
     frontier: Callable[..., Iterator[dict]] | None = None
+    # (prompt, rule_a, rule_b, steps=, ...) -> both diffusion runs in lockstep: engine/runs.compare_strategies
+    compare_strategies: Callable[..., Iterator[tuple[Trace, Trace]]] | None = None
 
 
 def loading_views(title: str, note: Callable[[], tuple[str, str, bool]]) -> tuple:
@@ -221,15 +229,9 @@ def load_trace(path: str | None, show_guesses, max_bytes: int = MAX_TRACE_BYTES)
     """
     if not path:
         return (gr.skip(),) * 8
-    file = Path(path)
-    if file.stat().st_size > max_bytes:
-        raise gr.Error(f"That file is larger than {max_bytes / 1e6:g} MB; load a trace exported by the demo.",
-                       print_exception=False)
     try:
         show_guesses = limits.flag(show_guesses, "show guesses")
-        trace = Trace.from_json(file.read_text(encoding="utf-8", errors="strict"), max_chars=max_bytes)
-    except UnicodeDecodeError:
-        raise gr.Error("That file is not UTF-8 text; load a trace exported by the demo.", print_exception=False) from None
+        trace = read_trace(path, max_bytes)
     except ValueError as err:
         raise error(err) from None
     n = len(trace.steps)
@@ -237,19 +239,59 @@ def load_trace(path: str | None, show_guesses, max_bytes: int = MAX_TRACE_BYTES)
             gr.update(maximum=max(1, n), value=n), trace, *figures(trace))
 
 
-def compare_frames(backend: Backend, prompt, gen_length, steps, block_length, temperature, seed) -> Iterator[tuple]:
-    """Both panes per frame, one forward pass of each model, and the tokens-per-pass chart."""
-    if backend.compare is None:
-        raise gr.Error("No autoregressive model is loaded, so there is nothing to compare with.", print_exception=False)
+def read_trace(path: str, max_bytes: int = MAX_TRACE_BYTES) -> Trace:
+    """The trace in an uploaded file, or ValueError with a sentence: at most `max_bytes`, UTF-8, the schema."""
+    file = Path(path)
+    if file.stat().st_size > max_bytes:
+        raise ValueError(f"That file is larger than {max_bytes / 1e6:g} MB; load a trace exported by the demo.")
     try:
+        return Trace.from_json(file.read_text(encoding="utf-8", errors="strict"), max_chars=max_bytes)
+    except UnicodeDecodeError:
+        raise ValueError("That file is not UTF-8 text; load a trace exported by the demo.") from None
+
+
+def side_rule(limits_: Limits, remasking, rule, threshold, entropy_bound, remdm_number) -> dict:
+    """One comparison side's decoding rule as `runs.denoise` keywords (the score and the rule's knob), checked."""
+    return dict(remasking=limits.choice(remasking, "remasking strategy", REMASKING),
+                **decoding_rule(limits_, rule, threshold, entropy_bound, remdm_number))
+
+
+def rule_name(rule: dict) -> str:
+    """A side's rule in a few words for the chart's legend: 'threshold 0.9, low_confidence'."""
+    knob = next((f"{k.replace('_', ' ')} {v:g}" for k, v in rule.items() if k != "remasking"), "fixed schedule")
+    return f"{knob}, {rule['remasking']}"
+
+
+def compare_frames(backend: Backend, prompt, gen_length, steps, block_length, temperature, seed,
+                   mode=COMPARE_MODES[0], *rules) -> Iterator[tuple]:
+    """Both panes per frame, one forward pass of each side, and the tokens-per-pass chart.
+
+    mode: diffusion vs autoregressive (the diffusion side under rule A), or two diffusion strategies (A and
+    B, same model and prompt). rules: for A then B, (remasking, rule, threshold, entropy_bound, remdm_number);
+    missing ones are LLaDA's fixed schedule with low_confidence."""
+    try:
+        mode = limits.choice(mode, "comparison", COMPARE_MODES)
+        if len(rules) not in (0, 5, 10):
+            raise ValueError("Give each side's rule as (remasking, rule, threshold, entropy_bound, remdm_number).")
+        sides = (*rules, *DEFAULT_SIDE, *DEFAULT_SIDE)
+        rule_a, rule_b = side_rule(backend.limits, *sides[:5]), side_rule(backend.limits, *sides[5:10])
         s = checked_run(backend.limits, prompt, gen_length, steps, block_length, temperature, seed)
-        stream = backend.compare(s.pop("prompt"), **s)
+        if mode == COMPARE_MODES[0]:
+            if backend.compare is None:
+                raise ValueError("No autoregressive model is loaded, so there is nothing to compare with; "
+                                 "compare two diffusion strategies instead.")
+            stream, names = backend.compare(s.pop("prompt"), **s, **rule_a), ("diffusion", "autoregressive")
+        else:
+            if backend.compare_strategies is None:
+                raise ValueError("This page cannot run two strategies side by side.")
+            stream = backend.compare_strategies(s.pop("prompt"), rule_a, rule_b, **s)
+            names = (f"A: {rule_name(rule_a)}", f"B: {rule_name(rule_b)}")
         last_plot = time.perf_counter()  # not on the first frame: it must reach the page at once
         chart = None
         for d, a in stream:
             now = time.perf_counter()
             if now - last_plot >= PLOT_EVERY_S or (finished(d) and finished(a)):
-                chart, last_plot = plots.tokens_vs_passes(d, a), now
+                chart, last_plot = plots.tokens_vs_passes(d, a, names), now
             yield (canvas_html(d, len(d.steps) - 1), status_text(d, len(d.steps) - 1),
                    canvas_html(a, len(a.steps) - 1), status_text(a, len(a.steps) - 1), chart)
     except (ValueError, RunFailed) as err:
@@ -268,6 +310,26 @@ def infill_frames(backend: Backend, text, temperature, seed, show_guesses) -> It
             yield canvas_html(trace, n - 1, show_guesses=show_guesses), status_text(trace, n - 1)
     except (ValueError, RunFailed) as err:
         raise error(err) from None
+
+
+def checked_training(limits_: Limits, text, t, seed, sft) -> dict:
+    """The Training tab's inputs, checked against the limits: plain values, or ValueError."""
+    return dict(text=limits.text(text, "sentence", limits_.max_prompt_chars, EMPTY_SENTENCE),
+                t=limits.number(t, "mask ratio t", *MASK_RATIO), seed=limits.seed(seed), sft=limits.flag(sft, "SFT"))
+
+
+def training_views(backend: Backend, text, t, seed, sft) -> tuple:
+    """(the masked sentence as chips, its losses in words, expected loss against t) for one mask draw."""
+    if backend.objective is None:
+        raise gr.Error("No diffusion model is loaded.", print_exception=False)
+    try:
+        s = checked_training(backend.limits, text, t, seed, sft)
+        prompt, answer = training_view.split(s.pop("text"))
+        record, curve = backend.objective(prompt, answer, **s)
+    except (ValueError, RunFailed) as err:
+        raise error(err) from None
+    return (training_view.masked_html(record), training_view.summary_text(record),
+            training_view.loss_curve(curve, record.ar_loss))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import functools
 import gradio as gr
 
 from llada_demo.engine.limits import REMASKING
-from llada_demo.web import chat, present, views
+from llada_demo.web import chat, present, validate, views
 from llada_demo.web.config import PageConfig
 from llada_demo.web.render import canvas_html
 from llada_demo.web.tabs.decoding import rule_controls
@@ -24,6 +24,7 @@ def build(backend: views.Backend, config: PageConfig):
         new = gr.Button("New conversation", elem_id="new-conversation", size="sm")
     with gr.Row(equal_height=True):
         prompt = gr.Textbox(label="Message" if config.chat else "Prompt", elem_id="prompt", lines=2, scale=5,
+                            value="" if config.chat else config.prompt,
                             placeholder="Type a message, then press Enter or Run" if config.chat
                             else "Type the start of a text, then press Enter or Run")
         with gr.Column(scale=1, min_width=140):
@@ -90,8 +91,11 @@ def build(backend: views.Backend, config: PageConfig):
         inputs, outputs = [talk, *inputs], [*outputs, talk]
         new.click(lambda: ([], ""), None, [talk, prompt], api_name="new_conversation")
     frames, inputs = functools.partial(views.paced_frames, frames), [*inputs, pace]  # pace last: see paced_frames
-    run_event = run.click(frames, inputs, outputs, api_name="denoise", concurrency_id="model", preprocess=False)
-    submit_event = prompt.submit(frames, inputs, outputs, api_name=False, concurrency_id="model", preprocess=False)
+    check = functools.partial(validate.chat if config.chat else validate.denoise, backend.limits)
+    run_event = run.click(frames, inputs, outputs, api_name="denoise", concurrency_id="model", preprocess=False,
+                          validator=check)
+    submit_event = prompt.submit(frames, inputs, outputs, api_name=False, concurrency_id="model", preprocess=False,
+                                 validator=check)
     if config.chat:
         for event in (run_event, submit_event):
             event.success(lambda: "", None, prompt, api_name=False)
@@ -117,4 +121,5 @@ def build(backend: views.Backend, config: PageConfig):
     for button, kind in ((as_json, "json"), (as_html, "html"), (as_gif, "gif")):
         button.click(functools.partial(views.export_file, kind=kind), [trace], [exported], api_name=f"export_{kind}")
     imported.upload(functools.partial(views.load_trace, max_bytes=backend.limits.max_upload_bytes),
-                    [imported, show_guesses], outputs, api_name="load_trace")
+                    [imported, show_guesses], outputs, api_name="load_trace",
+                    validator=functools.partial(validate.trace_file, backend.limits.max_upload_bytes))

@@ -23,7 +23,11 @@ fewer steps, several at once, which is faster but riskier.
 between 0 and 1, and teaches the model to recover them (the loss counts only hidden tokens, weighted by
 1/*t*). Fine-tuning hides only the answer, never the prompt. Because it learns to fill holes anywhere,
 the same model can fill blanks in the middle of a text (the Infill tab) and can answer "backwards"
-questions where left-to-right models fail (the Reversal tab).
+questions where left-to-right models fail (the Reversal tab). The **Training** tab shows this on one
+sentence: pick *t* and a seed, press Draw, and see which tokens are hidden, the model's guess at every
+hidden position from one forward pass (✓ or ✗, coloured by the probability it gave the true token), the
+loss LLaDA trains on next to the autoregressive twin's loss on the same tokens, and the expected loss
+against *t*; the SFT switch keeps the prompt visible and hides only the answer.
 
 **Blocks.** With a block length shorter than the generation length, the canvas is filled block by block,
 left to right, and the model only commits inside the current block (semi-autoregressive decoding). A

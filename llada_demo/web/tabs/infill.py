@@ -9,7 +9,7 @@ import functools
 
 import gradio as gr
 
-from llada_demo.web import views
+from llada_demo.web import validate, views
 from llada_demo.web.config import PageConfig
 from llada_demo.web.render import canvas_html
 from llada_demo.web.tabs.widgets import text_and_buttons
@@ -30,5 +30,6 @@ def build(backend: views.Backend, config: PageConfig):
     canvas = gr.HTML(canvas_html(views.empty(), -1), elem_id="infill-canvas")
     status = gr.Markdown("", elem_id="infill-status")
     event = run.click(functools.partial(views.infill_frames, backend), [text, temperature, seed, show_guesses],
-                      [canvas, status], api_name="infill", concurrency_id="model", preprocess=False)
+                      [canvas, status], api_name="infill", concurrency_id="model", preprocess=False,
+                      validator=functools.partial(validate.infill, backend.limits))
     stop.click(None, None, None, cancels=[event])

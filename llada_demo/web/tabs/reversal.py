@@ -9,7 +9,7 @@ import functools
 
 import gradio as gr
 
-from llada_demo.web import views
+from llada_demo.web import validate, views
 from llada_demo.web.render import canvas_html
 
 
@@ -39,7 +39,7 @@ def build(reversal: views.Reversal):
     for button, direction in ((forwards, "forwards"), (backwards, "backwards"), (infill, "infill")):
         button.click(functools.partial(views.ask_frames, reversal, direction=direction), [pick],
                      [d_canvas, a_canvas, verdict], api_name=f"ask_{direction}", concurrency_id="model",
-                     preprocess=False)
+                     preprocess=False, validator=validate.reversal_pick)
     gr.Markdown("#### The whole held-out test set")
     with gr.Row(equal_height=True):
         most = reversal.most_per_kind
