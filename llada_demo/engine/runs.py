@@ -234,3 +234,117 @@ def ask_case(diffusion_model: Loaded, ar_model: Loaded, case, direction: str) ->
     prompt = case.forward_prompt if direction == "forwards" else case.reverse_prompt
     yield from compare(diffusion_model, ar_model, prompt, steps=case.length, gen_length=case.length,
                        block_length=case.length)
+
+
+def _widened(step: Step, before: list[int], after: list[int], block0: int, *, index: int, nfe: int,
+             elapsed: float) -> Step:
+    """A Step of a sampler run on part of the canvas, as a Step of the whole canvas: the given text before
+    and after it as tokens and guesses, nothing measured there (None / no candidates)."""
+    o = len(before)
+    pad = lambda values, fill: (fill,) * o + tuple(values) + (fill,) * len(after) if values else ()  # noqa: E731
+    return dataclasses.replace(
+        step, index=index, block=block0 + step.block, tokens=tuple(before) + step.tokens + tuple(after),
+        committed=tuple(p + o for p in step.committed), remasked=tuple(p + o for p in step.remasked),
+        proposals=tuple(before) + step.proposals + tuple(after) if step.proposals else (),
+        confidence=pad(step.confidence, None), probability=pad(step.probability, None),
+        top_ids=pad(step.top_ids, ()), top_probs=pad(step.top_probs, ()), entropy=pad(step.entropy, None),
+        nfe=nfe, elapsed=elapsed)
+
+
+def edited_canvas(trace: Trace, line: tuple[Step, ...], step_index: int, edits, vocab_size: int) -> list[int]:
+    """The canvas after `line[step_index]` with `edits` applied ((position, token) pairs; the mask id
+    remasks). ValueError with a sentence for a step, position or token that is not there."""
+    if not 0 <= step_index < len(line):
+        raise ValueError(f"Pick a step from 1 to {len(line)} to continue from.")
+    canvas = list(line[step_index].tokens)
+    if not edits:
+        raise ValueError("Force a candidate, type a token or remask a position first; then continue.")
+    for position, token in edits:
+        if not 0 <= position < len(canvas):
+            raise ValueError(f"Position {position} is outside the canvas (0 to {len(canvas) - 1}); pick a chip on it.")
+        if token != trace.mask_id and not 0 <= token < vocab_size:
+            raise ValueError(f"Token id {token} is not in the model's vocabulary of {vocab_size}; pick a candidate.")
+        canvas[position] = token
+    return canvas
+
+
+def continue_from(loaded: Loaded, trace: Trace, step_index: int, edits, *, parent: int = -1,
+                  seed: int | None = None, max_prompt_tokens: int | None = None) -> Iterator[Trace]:
+    """A branch of a diffusion run (issue 17 §2): the canvas after step `step_index` of line `parent`
+    (-1: the main run; see `Trace.line`) with `edits` ((position, token id) pairs; the mask id remasks)
+    applied, then sampled on with the run's settings. Yields the Trace with the growing branch appended.
+
+    The remaining schedule is LLaDA's (Appendix B.2) from that canvas: the first block that holds a mask
+    gets the passes its block had left at that step (at least one, at most one per mask), then every later
+    block its `steps / num_blocks`. Blocks before it are full and join the prompt, so no pass is spent
+    on them; the same `initial=` canvas the engine takes for infill carries the rest.
+    Not for LLaDA 2 (diffusers' pipeline takes no starting canvas) or a conversation's history.
+    """
+    from llada_demo.engine.step import Branch, Edit
+    if trace.sampler != "diffusion" or llada2.serves(loaded.model):
+        raise ValueError("Only a diffusion run of this demo's sampler can be continued by hand; run one first.")
+    if not -1 <= parent < len(trace.branches):
+        raise ValueError(f"There is no branch {parent + 1} to continue; pick one from the list.")
+    line = trace.line(parent)
+    vocab = int(getattr(loaded.model.config, "vocab_size", 0) or len(loaded.tokenizer))
+    edits = tuple((int(p), int(t)) for p, t in edits)
+    canvas = edited_canvas(trace, line, step_index, edits, vocab)
+    s = trace.settings
+    gen_length, block_length, steps = int(s["gen_length"]), int(s["block_length"]), int(s["steps"])
+    num_blocks = gen_length // block_length
+    per_block = steps // num_blocks
+    rule = {k: s[k] for k in ("threshold", "entropy_bound", "remdm_number", "max_revisions") if s.get(k) is not None}
+    prompt = _checked_prompt_ids(loaded, trace.prompt, max_prompt_tokens)
+    device = next(loaded.model.parameters()).device
+    generator = torch.Generator(device=device).manual_seed(int(s.get("seed", 0) if seed is None else seed))
+    at = line[step_index]
+    before = set(i for i, t in enumerate(at.tokens) if t != trace.mask_id)
+    shown = Step(index=0, block=at.block, tokens=tuple(canvas), committed=tuple(p for p, t in edits if t != trace.mask_id),
+                 proposals=(), confidence=(), remasked=tuple(p for p, _ in edits if p in before), nfe=at.nfe,
+                 elapsed=at.elapsed)
+    branch = Branch(parent=parent, at_step=step_index, edits=tuple(Edit(p, t) for p, t in edits), steps=(shown,))
+    trace = dataclasses.replace(trace, branches=trace.branches + (branch,))
+    trace = _with_texts(trace, shown, loaded.tokenizer)  # a typed token's text
+    yield trace
+    masked = [i for i, t in enumerate(canvas) if t == trace.mask_id]
+    if not masked:
+        return
+    first = masked[0] // block_length
+    spent = sum(1 for step in line[:step_index + 1] if step.block == first)
+    left = per_block - spent if per_block - spent >= 1 else per_block
+    in_first = sum(1 for i in masked if i // block_length == first)
+    # Each phase samples from its first block to the end of the canvas, so the model sees the later masked
+    # blocks as in the run itself; the first phase gives its block `left` passes and stops once it is full.
+    phases = [(first, max(1, min(left, in_first)), first + 1 < num_blocks)]  # (block, passes per block, stop)
+    if first + 1 < num_blocks:
+        phases.append((first + 1, per_block, False))
+    nfe, elapsed = at.nfe, at.elapsed
+    for start_block, passes, stop_when_full in phases:
+        lo = start_block * block_length
+        context = torch.tensor([prompt + canvas[:lo]], device=device)  # (1, P + lo): full blocks join the prompt
+        stream = diffusion.sample(loaded.model, context, steps=passes * (num_blocks - start_block),
+                                  gen_length=gen_length - lo, block_length=block_length,
+                                  temperature=float(s.get("temperature", 0.0)), cfg_scale=float(s.get("cfg_scale", 0.0)),
+                                  remasking=s.get("remasking", "low_confidence"), mask_id=trace.mask_id,
+                                  initial=torch.tensor([canvas[lo:]]), generator=generator, **rule)
+        base = elapsed
+        for step in stream:
+            nfe += 1
+            wide = _widened(step, canvas[:lo], [], start_block, index=len(branch.steps), nfe=nfe,
+                            elapsed=base + step.elapsed)
+            canvas[lo:] = step.tokens
+            branch = dataclasses.replace(branch, steps=branch.steps + (wide,))
+            elapsed = wide.elapsed
+            trace = _with_texts(dataclasses.replace(trace, branches=trace.branches[:-1] + (branch,)), wide,
+                                loaded.tokenizer)
+            yield trace
+            if stop_when_full and trace.mask_id not in canvas[lo:lo + block_length]:
+                stream.close()  # its block is full: the next phase gives later blocks their own schedule
+                break
+
+
+def _with_texts(trace: Trace, step: Step, tokenizer) -> Trace:
+    """The trace with the text of every id `step` shows (as `_grow` does for the main run's steps)."""
+    ids = set(step.tokens) | set(step.proposals) | {i for row in step.top_ids for i in row}
+    missing = [i for i in ids if i not in trace.token_text]
+    return dataclasses.replace(trace, token_text={**trace.token_text, **display_texts(tokenizer, missing)}) if missing else trace

@@ -15,7 +15,7 @@ whoever owns the tokenizer) and it does not render anything.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Optional
 
 FORMAT_VERSION = 1
@@ -85,6 +85,32 @@ def _tupled(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class Edit:
+    """A hand edit of one canvas position before a branch continues (issue 17 §2): `token` is the forced
+    token id, or the trace's mask id for a remask."""
+
+    position: int
+    token: int
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A continuation of the run from an edited canvas.
+
+    parent:  the line it leaves: -1 for the main run, else an earlier branch's index in `Trace.branches`.
+    at_step: the index (in the parent's line, see `Trace.line`) of the step whose canvas was edited.
+    edits:   what was changed on that canvas.
+    steps:   its own Steps, numbered from 0: the first shows the edited canvas (no forward pass), the
+             rest are the sampler's passes from there.
+    """
+
+    parent: int
+    at_step: int
+    edits: tuple[Edit, ...]
+    steps: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True)
 class Trace:
     """A whole run: what was asked, with which settings, and every Step, replayable without a model.
 
@@ -95,6 +121,7 @@ class Trace:
     token_text:  display text of every token id that appears in the steps (id -> text).
     special_ids: role -> ids, e.g. {"eos": [1]}, so a viewer can show end-of-text as a symbol.
     model:       a short description of the model that ran.
+    branches:    continuations from hand-edited canvases (see `Branch`); absent from traces saved before.
     """
 
     sampler: str
@@ -105,9 +132,21 @@ class Trace:
     token_text: dict[int, str] = field(default_factory=dict)
     special_ids: dict[str, tuple[int, ...]] = field(default_factory=dict)
     model: str = ""
+    branches: tuple[Branch, ...] = ()
+
+    def line(self, branch: int = -1) -> tuple[Step, ...]:
+        """The steps a viewer replays for `branch` (-1: the main run): its parent's line up to the edited
+        step, then the branch's own steps, numbered on."""
+        if branch == -1:
+            return self.steps
+        b = self.branches[branch]
+        head = self.line(b.parent)[:b.at_step + 1]
+        return head + tuple(replace(s, index=len(head) + k) for k, s in enumerate(b.steps))
 
     def to_json(self) -> str:
         data = asdict(self)
+        if not self.branches:  # a trace without branches is written exactly as before the field existed
+            del data["branches"]
         data["format"] = FORMAT_VERSION
         data["token_text"] = {str(k): v for k, v in self.token_text.items()}
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -143,12 +182,16 @@ class Trace:
             token_text={int(k): v for k, v in data["token_text"].items()},
             special_ids={k: tuple(v) for k, v in data["special_ids"].items()},
             model=data.get("model", ""),
+            branches=tuple(Branch(parent=b["parent"], at_step=b["at_step"],
+                                  edits=tuple(Edit(**e) for e in b["edits"]),
+                                  steps=tuple(Step.from_dict(s) for s in b["steps"]))
+                           for b in data.get("branches", ())),
         )
 
     def ids_used(self) -> set[int]:
         """Every token id a viewer may need to show: tokens, guesses and candidates of all steps."""
         ids: set[int] = set()
-        for step in self.steps:
+        for step in self.steps + tuple(s for b in self.branches for s in b.steps):
             ids.update(step.tokens)
             ids.update(step.proposals)
             for row in step.top_ids:
@@ -213,7 +256,7 @@ def check_trace_data(data: dict) -> None:
         if not isinstance(data[key], kind) or isinstance(data[key], bool):
             raise ValueError(f"This trace is missing or mistypes a field ({key!r} must be {kind.__name__}); "
                              "load a trace exported by the demo.")
-    unknown = set(data) - {*REQUIRED, "format", "model"}
+    unknown = set(data) - {*REQUIRED, "format", "model", "branches"}
     if unknown:
         raise _bad(f"unknown fields {sorted(unknown)[:5]}")
     _text(data["prompt"], "the prompt")
@@ -288,6 +331,39 @@ def check_trace_data(data: dict) -> None:
         _ids(value, f"the special ids of {key[:20]!r}", low=0)
     if data["sampler"] not in SAMPLERS:
         raise _bad(f"the sampler must be one of {', '.join(SAMPLERS)}")
+    _check_branches(data, length)
+
+
+def _check_branches(data: dict, length: int | None) -> None:
+    """Each branch leaves an earlier line at one of its steps, edits positions inside the canvas, and its
+    steps pass the same checks as the main run's (through `check_trace_data` on a trace of them)."""
+    branches = data.get("branches", [])
+    if not isinstance(branches, list) or len(branches) > MAX_STEPS:
+        raise _bad("its branches must be a list")
+    lines = []  # the length of each line: the main run's, then each branch's
+    main = len(data["steps"])
+    for n, b in enumerate(branches):
+        if not isinstance(b, dict) or set(b) != {"parent", "at_step", "edits", "steps"}:
+            raise _bad(f"branch {n + 1} must have parent, at_step, edits and steps")
+        parent, at = b["parent"], b["at_step"]
+        if not (_is_int(parent) and -1 <= parent < n):
+            raise _bad(f"branch {n + 1} must leave the main run (-1) or an earlier branch")
+        parent_length = main if parent == -1 else lines[parent]
+        if not (_is_int(at) and 0 <= at < parent_length):
+            raise _bad(f"branch {n + 1} leaves its parent at a step it does not have")
+        edits = b["edits"]
+        if not isinstance(edits, list) or not all(
+                isinstance(e, dict) and set(e) == {"position", "token"} and _is_int(e["position"])
+                and 0 <= e["position"] < (length or 0) and _is_int(e["token"]) and -1 <= e["token"] <= MAX_ID
+                for e in edits):
+            raise _bad(f"branch {n + 1}'s edits must each name a position inside the canvas and a token id")
+        if not isinstance(b["steps"], list) or not b["steps"]:
+            raise _bad(f"branch {n + 1} has no steps")
+        check_trace_data({**{k: data[k] for k in REQUIRED}, "steps": b["steps"],
+                          "settings": {**data["settings"], "steps": len(b["steps"])}})
+        if len(b["steps"][0]["tokens"]) != length:
+            raise _bad(f"branch {n + 1}'s steps must hold as many positions as the run's ({length})")
+        lines.append(at + 1 + len(b["steps"]))
 
 
 def _check_settings(settings: dict, length: int | None, steps: int) -> None:
