@@ -232,8 +232,6 @@ def models(args, world=None) -> Models:
                       compare=(functools.partial(runs.compare, loaded, ar, max_prompt_tokens=limits.max_prompt_tokens)
                                if ar else None),
                       infill=functools.partial(runs.infill, loaded, max_prompt_tokens=limits.max_prompt_tokens),
-                      compare_strategies=functools.partial(runs.compare_strategies, loaded,
-                                                           max_prompt_tokens=limits.max_prompt_tokens),
                       objective=functools.partial(lesson.draw, loaded, ar), limits=limits)
     backend = zerogpu.wrap(backend)  # on a ZeroGPU Space each run holds a lent GPU; elsewhere unchanged
     tiny = loaded.name.startswith(("tiny", "random"))
@@ -303,8 +301,7 @@ def build_while_loading(args, limits, names: tuple[str, str]):
     backend = Backend(denoise=waiting(lambda m: m.backend.denoise),
                       compare=waiting(lambda m: m.backend.compare) if ar != "none" else None,
                       infill=waiting(lambda m: m.backend.infill), objective=waiting(lambda m: m.backend.objective),
-                      frontier=waiting(lambda m: m.backend.frontier) if ar != "none" else None,
-                      compare_strategies=waiting(lambda m: m.backend.compare_strategies), limits=limits)
+                      frontier=waiting(lambda m: m.backend.frontier) if ar != "none" else None, limits=limits)
     reversal = None
     if ar != "none":
         report = ASSETS / "evaluation.json"
@@ -367,8 +364,8 @@ def launch(args, **options):
     cap_malloc_arenas()
     from llada_demo.engine.limits import from_args
     from llada_demo.web.render import CSS
-    from llada_demo.web.present import HEAD  # the replay's keys and the projector view (issue 17 §3)
     from llada_demo.web.training_view import CSS as TRAINING_CSS
+    from llada_demo.web.present import HEAD  # the replay's keys and the projector view (issue 17 §3)
 
     limits = from_args(args)  # a bad limit fails here, before any model loads
     names = shipped_plan(args)

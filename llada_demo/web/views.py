@@ -47,8 +47,6 @@ FIXED_RULE = "fixed schedule"
 DECODING_RULES = {FIXED_RULE: None, "threshold τ (Fast-dLLM)": "threshold",
                   "entropy bound γ (EB-sampler)": "entropy_bound", "ReMDM remasking": "remdm_number"}
 KNOB_RANGES = {"threshold": (0.05, 1.0), "entropy_bound": (0.001, 10.0)}
-COMPARE_MODES = ("diffusion vs autoregressive", "two diffusion strategies")
-DEFAULT_SIDE = ("low_confidence", FIXED_RULE, 0.9, 0.5, 1)  # a comparison side no one set: LLaDA's own
 
 
 @dataclass(frozen=True)
@@ -59,12 +57,10 @@ class Backend:
     compare: Callable[..., Iterator[tuple[Trace, Trace]]] | None = None
     infill: Callable[..., Iterator[Trace]] | None = None
     limits: Limits = Limits()
-    # (prompt, answer, t=, seed=, sft=) -> (objective.MaskedGuesses, [(t, expected loss)]): engine/lesson.draw
-    objective: Callable[..., tuple] | None = None
     # (families=, limit=) -> one dict per decoding rule measured on the tiny world: tinyworld/strategies.page_rows
     frontier: Callable[..., Iterator[dict]] | None = None
-    # (prompt, rule_a, rule_b, steps=, ...) -> both diffusion runs in lockstep: engine/runs.compare_strategies
-    compare_strategies: Callable[..., Iterator[tuple[Trace, Trace]]] | None = None
+    # (prompt, answer, t=, seed=, sft=) -> (objective.MaskedGuesses, [(t, expected loss)]): engine/lesson.draw
+    objective: Callable[..., tuple] | None = None
 
 
 def loading_views(title: str, note: Callable[[], tuple[str, str, bool]]) -> tuple:
@@ -250,48 +246,19 @@ def read_trace(path: str, max_bytes: int = MAX_TRACE_BYTES) -> Trace:
         raise ValueError("That file is not UTF-8 text; load a trace exported by the demo.") from None
 
 
-def side_rule(limits_: Limits, remasking, rule, threshold, entropy_bound, remdm_number) -> dict:
-    """One comparison side's decoding rule as `runs.denoise` keywords (the score and the rule's knob), checked."""
-    return dict(remasking=limits.choice(remasking, "remasking strategy", REMASKING),
-                **decoding_rule(limits_, rule, threshold, entropy_bound, remdm_number))
-
-
-def rule_name(rule: dict) -> str:
-    """A side's rule in a few words for the chart's legend: 'threshold 0.9, low_confidence'."""
-    knob = next((f"{k.replace('_', ' ')} {v:g}" for k, v in rule.items() if k != "remasking"), "fixed schedule")
-    return f"{knob}, {rule['remasking']}"
-
-
-def compare_frames(backend: Backend, prompt, gen_length, steps, block_length, temperature, seed,
-                   mode=COMPARE_MODES[0], *rules) -> Iterator[tuple]:
-    """Both panes per frame, one forward pass of each side, and the tokens-per-pass chart.
-
-    mode: diffusion vs autoregressive (the diffusion side under rule A), or two diffusion strategies (A and
-    B, same model and prompt). rules: for A then B, (remasking, rule, threshold, entropy_bound, remdm_number);
-    missing ones are LLaDA's fixed schedule with low_confidence."""
+def compare_frames(backend: Backend, prompt, gen_length, steps, block_length, temperature, seed) -> Iterator[tuple]:
+    """Both panes per frame, one forward pass of each model, and the tokens-per-pass chart."""
+    if backend.compare is None:
+        raise gr.Error("No autoregressive model is loaded, so there is nothing to compare with.", print_exception=False)
     try:
-        mode = limits.choice(mode, "comparison", COMPARE_MODES)
-        if len(rules) not in (0, 5, 10):
-            raise ValueError("Give each side's rule as (remasking, rule, threshold, entropy_bound, remdm_number).")
-        sides = (*rules, *DEFAULT_SIDE, *DEFAULT_SIDE)
-        rule_a, rule_b = side_rule(backend.limits, *sides[:5]), side_rule(backend.limits, *sides[5:10])
         s = checked_run(backend.limits, prompt, gen_length, steps, block_length, temperature, seed)
-        if mode == COMPARE_MODES[0]:
-            if backend.compare is None:
-                raise ValueError("No autoregressive model is loaded, so there is nothing to compare with; "
-                                 "compare two diffusion strategies instead.")
-            stream, names = backend.compare(s.pop("prompt"), **s, **rule_a), ("diffusion", "autoregressive")
-        else:
-            if backend.compare_strategies is None:
-                raise ValueError("This page cannot run two strategies side by side.")
-            stream = backend.compare_strategies(s.pop("prompt"), rule_a, rule_b, **s)
-            names = (f"A: {rule_name(rule_a)}", f"B: {rule_name(rule_b)}")
+        stream = backend.compare(s.pop("prompt"), **s)
         last_plot = time.perf_counter()  # not on the first frame: it must reach the page at once
         chart = None
         for d, a in stream:
             now = time.perf_counter()
             if now - last_plot >= PLOT_EVERY_S or (finished(d) and finished(a)):
-                chart, last_plot = plots.tokens_vs_passes(d, a, names), now
+                chart, last_plot = plots.tokens_vs_passes(d, a), now
             yield (canvas_html(d, len(d.steps) - 1), status_text(d, len(d.steps) - 1),
                    canvas_html(a, len(a.steps) - 1), status_text(a, len(a.steps) - 1), chart)
     except (ValueError, RunFailed) as err:
