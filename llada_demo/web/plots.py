@@ -20,7 +20,7 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from llada_demo.web.render import CIVIDIS, EOS_SYMBOL, colour, commits, token_label
+from llada_demo.web.render import CIVIDIS, EOS_SYMBOL, acceptances, colour, commits, token_label, uniform_noise
 
 REMASK_RED = "#c92a2a"  # the canvas's remasked chips use the same red
 from llada_demo.engine.step import Step, Trace
@@ -59,6 +59,8 @@ def confidence_heatmap(trace: Trace, upto: Optional[int] = None) -> go.Figure:
     """Position x step: the probability of the model's current guess at every still-masked position,
     with a marker where each token was committed."""
     steps, length, total = _shown(trace, upto)
+    if uniform_noise(trace):
+        return _entropy_heatmap(trace, steps, length, total)
     layout = _layout("How sure the model is of each guess", "step", "position", f"heatmap:{length}:{total}",
                      x_range=[0.5, total + 0.5], y_reversed=True)  # position 0 at the top, as text reads
     layout["shapes"] = _block_lines(trace, length, axis="y")
@@ -101,6 +103,39 @@ def confidence_heatmap(trace: Trace, upto: Optional[int] = None) -> go.Figure:
     return go.Figure(data=data, layout=layout)
 
 
+def _entropy_heatmap(trace: Trace, steps: tuple[Step, ...], length: int, total: int) -> go.Figure:
+    """A uniform-noise run (DiffusionGemma): position x step, the entropy of the distribution its rule scored at
+    every position of the block (the entropy bound accepts the lowest), a square where a position was accepted
+    in the step and a red cross where an accepted token was renoised."""
+    layout = _layout("How uncertain the model is at each position (entropy)", "step", "position",
+                     f"entropy-map:{length}:{total}", x_range=[0.5, total + 0.5], y_reversed=True)
+    layout["shapes"] = _block_lines(trace, length, axis="y")
+    if not steps:
+        return _empty(layout)
+    label = _labeller(trace, {i for s in steps for i in s.proposals})
+    none_row = (None,) * length
+    z = np.array([s.entropy or none_row for s in steps], dtype=float).T  # (positions, steps); None -> a gap
+    text = np.array([[label[g] for g in s.proposals] for s in steps], dtype=object).T
+    most = float(np.nanmax(z)) if np.isfinite(z).any() else 1.0
+    heatmap = dict(
+        type="heatmap", z=z, x0=1, dx=1, y0=0, dy=1, text=text, colorscale=CIVIDIS_SCALE, reversescale=True,
+        zmin=0, zmax=max(most, 1e-6), hoverongaps=False, name="entropy",
+        colorbar=dict(title=dict(text="entropy (nats)", side="right"), thickness=14),
+        hovertemplate="step %{x} · position %{y}<br>drew <b>%{text}</b> · entropy %{z:.2f} nats<extra></extra>")
+    accepted = [(s.index + 1, p) for s in steps if s.accepted for p in s.committed]
+    marks = dict(
+        type="scatter", x=[x for x, _ in accepted], y=[y for _, y in accepted], mode="markers", name="accepted",
+        showlegend=False, marker=dict(symbol="square", size=max(4, min(10, 320 // max(length, 1))), color="#000",
+                                      line=dict(color="#fff", width=1)),
+        hovertemplate="step %{x} · position %{y}<br>accepted<extra></extra>")
+    data = [heatmap, marks]
+    renoised = [(s.index + 1, p) for s in steps for p in s.remasked]
+    if renoised:
+        data.append(_remask_marks([x for x, _ in renoised], [y for _, y in renoised], length,
+                                  "step %{x} · position %{y}<br>renoised"))
+    return go.Figure(data=data, layout=layout)
+
+
 def _remask_marks(xs: list, ys: list, length: int, hover: str) -> dict:
     """Red crosses where a committed token was sent back to [MASK] (or renoised, or edited)."""
     return dict(type="scatter", x=xs, y=ys, mode="markers", name="remasked", showlegend=False,
@@ -112,12 +147,14 @@ def _remask_marks(xs: list, ys: list, length: int, hover: str) -> dict:
 def decode_order(trace: Trace, upto: Optional[int] = None) -> go.Figure:
     """For each position, the step at which it was committed: a diagonal is left to right."""
     steps, length, total = _shown(trace, upto)
-    layout = _layout("Order of decoding: when each position was committed", "position", "step committed",
+    uniform = uniform_noise(trace)  # then a position's step is its final acceptance (it may be renoised before)
+    what = "finally accepted" if uniform else "committed"
+    layout = _layout(f"Order of decoding: when each position was {what}", "position", f"step {what}",
                      f"order:{length}:{total}", x_range=[-0.5, length - 0.5], y_range=[0.5, total + 0.5])
     layout["shapes"] = _block_lines(trace, length, axis="x")
     if not steps:
         return _empty(layout)
-    found = commits(steps, len(steps) - 1)
+    found = acceptances(steps, len(steps) - 1) if uniform else commits(steps, len(steps) - 1)
     last = steps[-1]  # the last step holds every token that is committed in the end
     label = _labeller(trace, set(last.tokens))
     positions = sorted(found)
@@ -128,7 +165,7 @@ def decode_order(trace: Trace, upto: Optional[int] = None) -> go.Figure:
         # Coloured like the canvas chips: by the probability the token was committed with.
         marker=dict(symbol="square", size=max(5, min(12, 480 // max(length, 1))),
                     color=[colour(p) if p is not None else GREY for p in probs], line=dict(color="#000", width=0.5)),
-        hovertemplate=("position %{x} · <b>%{text}</b><br>committed at step %{y} · p = %{customdata:.1%}"
+        hovertemplate=(f"position %{{x}} · <b>%{{text}}</b><br>{what} at step %{{y}} · p = %{{customdata:.1%}}"
                        "<extra></extra>"))
     data = [order]
     remasked = [(pos, s.index + 1) for s in steps for pos in s.remasked]
@@ -141,6 +178,8 @@ def decode_order(trace: Trace, upto: Optional[int] = None) -> go.Figure:
 def masks_left(trace: Trace, upto: Optional[int] = None) -> go.Figure:
     """Masks left after each step, against what the schedule expects."""
     steps, length, total = _shown(trace, upto)
+    if uniform_noise(trace):
+        return _not_accepted(trace, steps, length, total)
     # Both lines fall from top left to bottom right, so the legend fits in the empty top right corner.
     layout = _layout("Masks left after each step", "step", "masks left", f"masks:{length}:{total}",
                      x_range=[0.5, total + 0.5], legend=dict(x=0.99, xanchor="right", y=0.99, yanchor="top"))
@@ -159,6 +198,25 @@ def masks_left(trace: Trace, upto: Optional[int] = None) -> go.Figure:
     return go.Figure(data=[schedule, run], layout=layout)
 
 
+def _not_accepted(trace: Trace, steps: tuple[Step, ...], length: int, total: int) -> go.Figure:
+    """A uniform-noise run has no masks: the positions not accepted after each step (noise, or in a block not
+    started yet). It can rise, when the rule renoises more than it accepts; its rule follows no fixed schedule."""
+    layout = _layout("Positions not accepted after each step", "step", "positions not accepted",
+                     f"not-accepted:{length}:{total}", x_range=[0.5, total + 0.5])
+    if not steps:
+        return _empty(layout)
+    block_length = int(trace.settings.get("block_length") or length)
+    left, finished = [], 0
+    for s in steps:
+        finished += 0 if (s.accepted or s.noise) else 1  # a commit Step: its block is done
+        left.append(length - finished * block_length - len(s.accepted))
+    run = dict(
+        type="scatter", x=[s.index + 1 for s in steps], y=left, mode="lines+markers", name="this run",
+        line=dict(color=BLUE, width=3), marker=dict(symbol="circle", size=6),
+        hovertemplate="step %{x}: %{y} positions not accepted<extra></extra>")
+    return go.Figure(data=[run], layout=layout)
+
+
 def entropy_per_step(trace: Trace, upto: Optional[int] = None) -> go.Figure:
     """Mean entropy (nats) of the model's distribution over the positions masked when each step began."""
     steps, length, total = _shown(trace, upto)
@@ -167,6 +225,8 @@ def entropy_per_step(trace: Trace, upto: Optional[int] = None) -> go.Figure:
     layout["yaxis"]["rangemode"] = "tozero"  # a small wobble should not look like a big swing
     if not steps:
         return _empty(layout)
+    if uniform_noise(trace):  # every position of the block is drawn afresh each step: the mean over all of them
+        layout["title"]["text"] = "Uncertainty per step (mean entropy over the block)"
     line = dict(
         type="scatter", x=[s.index + 1 for s in steps], y=[_mean_entropy(s, trace.mask_id) for s in steps],
         mode="lines+markers", name="mean entropy", line=dict(color=BLUE, width=3), marker=dict(size=6),
@@ -301,6 +361,9 @@ def _initial_masks(trace: Trace, first: Step, length: int, block_length: int) ->
 
 
 def _mean_entropy(step: Step, mask: int) -> Optional[float]:
+    if step.accepted or step.noise:  # uniform noise: the entropy is given at every position of the block
+        values = [h for h in step.entropy if h is not None]
+        return sum(values) / len(values) if values else None
     done = set(step.committed)
     values = [h for i, (t, h) in enumerate(zip(step.tokens, step.entropy))
               if h is not None and (t == mask or i in done)]

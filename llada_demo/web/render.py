@@ -7,7 +7,11 @@ the tests. Every piece of token text is escaped here before it becomes HTML, so 
 The canvas: one chip per generated position, in reading order. Its `data-state` is `masked`, `new`
 (committed in the step shown), `committed`, `remasked` (a committed token that a decoding rule sent back
 to [MASK], or a uniform-noise model renoised, and that is not committed again yet) or `given` (text the
-user gave around infill blanks). States differ by shape as well as colour (masked chips are dashed grey,
+user gave around infill blanks). A uniform-noise model (DiffusionGemma) has no masks: its current block's
+chips are `noise` (a random token, drawn faint and scrambled), `renoised` (accepted at the step before, noise
+now), `accepted-new` (accepted in the step shown) or `accepted` (accepted earlier, still held; the rule may
+renoise it), and a block is `new` then `committed` once the pipeline commits it; positions of blocks not
+started yet are `masked` (no token drawn there yet). States differ by shape as well as colour (masked chips are dashed grey,
 remasked ones dashed red with a ↺ mark, new ones ringed; a token edited in place is ringed and marked ✎),
 and committed chips are coloured by the probability they were committed with, on one continuous
 colour-blind-safe scale (cividis). Hover or focus a chip for its card.
@@ -85,6 +89,57 @@ def losses(steps: tuple[Step, ...], upto: int) -> dict[int, Loss]:
     return found
 
 
+def uniform_noise(trace: Trace) -> bool:
+    """Whether the run diffuses by uniform noise (DiffusionGemma): its steps name accepted and noise positions."""
+    return trace.settings.get("noise") == "uniform" or any(s.accepted or s.noise for s in trace.steps)
+
+
+def uniform_state(step: Step, pos: int, noise: set, accepted: set) -> str | None:
+    """The chip state of a position of a uniform-noise step's block, or None outside it (see the docstring)."""
+    if pos in noise:
+        return "renoised" if pos in step.remasked else "noise"
+    if pos in accepted:
+        return "accepted-new" if pos in step.committed else "accepted"
+    return None
+
+
+def acceptances(steps: tuple[Step, ...], upto: int) -> dict[int, Commit]:
+    """Position -> the step and probability of its last acceptance over steps[0..upto] (uniform-noise runs):
+    what a committed block's chips are coloured by, since the commit itself draws nothing."""
+    found: dict[int, Commit] = {}
+    for step in steps[: upto + 1]:
+        for pos in step.committed:
+            if pos in step.accepted:
+                found[pos] = Commit(step.index, step.probability[pos] if step.probability else None)
+    return found
+
+
+def _uniform_card(step: Step, pos: int, state: str, text_of, held: Commit | None, lost: Loss | None) -> str:
+    """The hover card of a chip of a uniform-noise block: what it holds, and the model's candidates there."""
+    token = escape(token_label(text_of(step.tokens[pos])))
+    if state == "noise":
+        head = f"position {pos} · noise: a random token ({token}), not accepted"
+    elif state == "renoised":
+        head = f"position {pos} · renoised at step {step.index + 1}: noise again ({token})"
+        if lost is not None and lost.token >= 0:
+            head += f", it held {escape(token_label(text_of(lost.token)))}"
+    else:
+        when = "in this step" if state == "accepted-new" else f"at step {held.step + 1}" if held else "earlier"
+        head = f"<b>{token}</b> · position {pos} · accepted {when}"
+        if step.probability and step.probability[pos] is not None:
+            head += f" (p = {step.probability[pos]:.1%})"
+    if step.proposals and state in ("noise", "renoised") and step.probability and step.probability[pos] is not None:
+        head += f" · the model drew {escape(token_label(text_of(step.proposals[pos])))} ({step.probability[pos]:.1%})"
+    if step.entropy and step.entropy[pos] is not None:
+        head += f" · entropy {step.entropy[pos]:.2f} nats"
+    ids = step.top_ids[pos] if step.top_ids else ()
+    probs = step.top_probs[pos] if step.top_probs else ()
+    rows = "".join(f"<tr><td>{escape(token_label(text_of(i)))}</td><td>{p:.1%}</td></tr>" for i, p in zip(ids, probs))
+    table = (f"<table><tr><th>top candidates at step {step.index + 1}</th><th></th></tr>{rows}</table>"
+             if rows else "")
+    return f'<span class="ld-card" role="tooltip">{head}{table}</span>'
+
+
 def token_label(text: str) -> str:
     """What a chip shows for a token's text: visible symbols for whitespace, outer spaces trimmed."""
     if text == "":
@@ -138,6 +193,9 @@ def canvas_html(trace: Trace, index: int, *, show_guesses: bool = True, cards: b
         step, done, lost = steps[index], commits(steps, index), losses(steps, index)
     new = set(step.committed) if step else set()
     active = step.block if step else 0
+    uniform = uniform_noise(trace)
+    noise, accepted = (set(step.noise), set(step.accepted)) if step else (set(), set())
+    held = acceptances(steps, index) if uniform and step else {}
     chips = []  # (position, html) in reading order; separators and line breaks carry their position too
     end = stopped_at(trace, step)
     for pos in range(end):
@@ -145,8 +203,24 @@ def canvas_html(trace: Trace, index: int, *, show_guesses: bool = True, cards: b
             chips.append((pos, '<span class="ld-sep" aria-hidden="true"></span>'))
         token = step.tokens[pos] if step else trace.mask_id
         block_class = " ld-active" if block_length < gen_length and pos // block_length == active else ""
+        state = uniform_state(step, pos, noise, accepted) if uniform and step else None
+        if state is not None:  # a uniform-noise block: noise, renoised or accepted (no masks, no commits yet)
+            commit, extra = None, ""
+            label = EOS_SYMBOL if token in eos else token_label(text_of(token))
+            if state.startswith("accepted"):
+                p = step.probability[pos] if step.probability and step.probability[pos] is not None else 1.0
+                style = f' style="background:{colour(p)};color:{ink(p)}"'
+                body = escape(label)
+            else:
+                style, body = "", f'<span class="ld-scramble">{escape(label)}</span>'
+            card = _uniform_card(step, pos, state, text_of, held.get(pos), lost.get(pos)) if cards else ""
+            chips.append((pos, f'<span class="ld-chip ld-{state}{block_class}" data-state="{state}" data-pos="{pos}" '
+                               f'tabindex="0"{style}>{body}{card}</span>'))
+            continue
         if pos in done and token != trace.mask_id:
             commit = done[pos]
+            if commit.probability is None and pos in held:  # a committed uniform-noise block: its last acceptance
+                commit = held[pos]
             p = commit.probability if commit.probability is not None else 1.0
             state = "new" if pos in new else "committed"
             label = EOS_SYMBOL if token in eos else token_label(text_of(token))
@@ -184,7 +258,7 @@ def canvas_html(trace: Trace, index: int, *, show_guesses: bool = True, cards: b
         tokens += '<span class="ld-stopped">stopped at end-of-text</span>'
     shown = step.index + 1 if step else 0
     return (f'<div class="ld-canvas" data-step="{shown}" data-total="{total}">'
-            f'<div class="ld-tokens">{tokens}</div>{legend_html()}</div>')
+            f'<div class="ld-tokens">{tokens}</div>{legend_html(uniform)}</div>')
 
 
 EOS_RUN = 4  # trailing end-of-text chips, from this many on, are drawn as one "∎ × n" chip
@@ -214,8 +288,18 @@ def eos_run(trace: Trace, step: Step, done: dict) -> int | None:
     return start if len(step.tokens) - start >= EOS_RUN else None
 
 
-def legend_html() -> str:
+def legend_html(uniform: bool = False) -> str:
     stops = ", ".join(f"{colour(x / 10)} {x * 10}%" for x in range(11))
+    if uniform:  # a uniform-noise model (DiffusionGemma): no masks, tokens accepted and renoised
+        return ('<div class="ld-legend"><span class="ld-chip ld-noise"><span class="ld-scramble">ab</span></span> noise '
+                '(a random token) <span class="ld-chip ld-renoised"><span class="ld-scramble">ab</span></span> renoised '
+                '(accepted before, noise now) <span class="ld-chip ld-accepted-new" style="background:#ffea46;color:#000">'
+                'new</span> accepted this step <span class="ld-chip ld-accepted" style="background:#bcaf6f;color:#000">'
+                'old</span> accepted earlier <span class="ld-chip ld-committed" style="background:#ffea46;color:#000">'
+                'ok</span> block committed <span class="ld-chip ld-masked">&nbsp;</span> block not started'
+                f'<span class="ld-scale" style="background:linear-gradient(to right, {stops})"></span>'
+                '<span class="ld-scale-labels"><span>0%</span><span>model probability when accepted</span>'
+                '<span>100%</span></span></div>')
     # Legend chips carry classes, not data-state: data-state marks the canvas's token chips only.
     return ('<div class="ld-legend"><span class="ld-chip ld-masked">&nbsp;</span> masked '
             '<span class="ld-chip ld-remasked">&nbsp;</span> remasked (was committed) '
@@ -245,6 +329,11 @@ def status_text(trace: Trace, index: int) -> str:
     done = sum(len(s.committed) - len(s.remasked) for s in trace.steps[: step.index + 1])
     rate = done / step.elapsed if step.elapsed > 0 else 0.0
     left = "stopped at end-of-text" if end < gen_length else f"masks left {masks}"
+    if uniform_noise(trace):  # no masks: what is left is the positions not accepted (noise or not drawn yet)
+        finished = {s.block for s in trace.steps[: step.index + 1] if not (s.accepted or s.noise)}
+        done = len(finished) * block_length + len(step.accepted)
+        rate = done / step.elapsed if step.elapsed > 0 else 0.0
+        left = f"positions not accepted {gen_length - done}"
     # A threshold or an entropy bound ends a block when it is full, ReMDM adds loop passes: `steps` is not
     # the number of passes then, so the status names the rule instead of "i / steps".
     rule = next((f"{name} {trace.settings[key]:g}" for key, name in ADAPTIVE if trace.settings.get(key) is not None),
@@ -275,6 +364,13 @@ CSS = """
 .ld-stopped { align-self: center; font-size: .85rem; color: #6b7280; font-style: italic; padding: 0 6px; }
 .ld-given { background: transparent; border: 2px solid transparent; color: inherit; min-width: 0; padding: 2px 2px; }
 .ld-masked.ld-active { border-color: #3b5bdb; }
+.ld-noise { background: #f8f9fa; color: #adb5bd; border: 2px dotted #ced4da; }
+.ld-renoised { background: #fff5f5; color: #e03131; border: 2px dotted #c92a2a; }
+.ld-renoised::after { content: "\21BA"; position: absolute; top: -0.55em; right: -0.35em; font-size: .75rem;
+  color: #c92a2a; background: #fff; border-radius: 50%; line-height: 1; }
+.ld-scramble { display: inline-block; opacity: .6; filter: blur(.6px); transform: skewX(-14deg) rotate(-3deg); }
+.ld-accepted-new { border: 3px solid #d9480f; box-shadow: 0 0 0 3px #ffd8a8; animation: ld-pop .6s ease-out; }
+.ld-accepted { border: 2px dashed rgba(0,0,0,.45); }
 .ld-chip.ld-eos { opacity: .55; }
 .ld-guess { font-style: italic; opacity: .75; }
 .ld-sep { width: 3px; align-self: stretch; background: #3b5bdb; margin: 0 6px; border-radius: 2px; }

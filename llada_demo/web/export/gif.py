@@ -27,6 +27,9 @@ WHITE, INK = (255, 255, 255), (17, 24, 39)
 MASK_FILL, MASK_EDGE, ACTIVE_EDGE = (229, 231, 235), (156, 163, 175), (59, 91, 219)
 NEW_EDGE = (217, 72, 15)  # #d9480f
 GIVEN_FILL, GIVEN_EDGE = (249, 250, 251), (209, 213, 219)
+# Uniform-noise states (render.CSS .ld-noise, .ld-renoised): faint grey or faint red, dotted, the token faded.
+NOISE_FILL, NOISE_EDGE, NOISE_INK = (248, 249, 250), (206, 212, 218), (173, 181, 189)
+RENOISED_FILL, RENOISED_EDGE, RENOISED_INK = (255, 245, 245), (201, 42, 42), (224, 49, 49)
 EOS_FADE = 0.55           # the CSS draws end-of-text chips at opacity .55 on white
 TRANSPARENT = 255         # palette index kept free: "unchanged since the last frame" in the written GIF
 UNUSED = (255, 0, 255)    # its colour, far from every colour drawn, so no pixel is mapped to it
@@ -184,6 +187,9 @@ def _frame(trace: Trace, boxes: list[ChipBox], m: Metrics, height: int, index: i
     new = {pos for s in trace.steps[since + 1: index + 1] for pos in s.committed}
     eos = set(trace.special_ids.get("eos", ()))
     block = int(trace.settings.get("block_length", len(step.tokens)) or len(step.tokens))
+    uniform = render.uniform_noise(trace)
+    noise, accepted = set(step.noise), set(step.accepted)
+    held = render.acceptances(trace.steps, index) if uniform else {}
     font, small = _font(m.font), _font(m.small)
     radius, thin, thick = max(3, m.font // 4), max(1, m.font // 12), max(3, m.font // 6)
     image = Image.new("RGB", (m.width, height), WHITE)
@@ -201,8 +207,34 @@ def _frame(trace: Trace, boxes: list[ChipBox], m: Metrics, height: int, index: i
             draw.rounded_rectangle(xy, radius, fill=MASK_FILL)
             _dashed_box(draw, box, ACTIVE_EDGE if active else MASK_EDGE, thin + 1, radius)
             continue
+        state = render.uniform_state(step, box.pos, noise, accepted) if uniform else None
+        if state in ("noise", "renoised"):  # a random token: faint, dotted, red when it was accepted before
+            fill, edge, ink = ((NOISE_FILL, NOISE_EDGE, NOISE_INK) if state == "noise"
+                               else (RENOISED_FILL, RENOISED_EDGE, RENOISED_INK))
+            draw.rounded_rectangle(xy, radius, fill=fill)
+            _dashed_box(draw, box, edge, thin + 1, radius)
+            label = _fit(_label(trace, token), font, box.x1 - box.x0 - 2 * m.pad_x)
+            left, _, right, _ = font.getbbox(label)
+            draw.text((box.x0 + (box.x1 - box.x0 - (right - left)) / 2 - left, box.y0 + m.pad_y), label, font=font,
+                      fill=ink)
+            continue
+        if state is not None:  # accepted: on the probability scale, ringed in the step it was accepted
+            p = step.probability[box.pos] if step.probability and step.probability[box.pos] is not None else 1.0
+            fill = _hex(render.colour(p))
+            text = (0, 0, 0) if render.ink(p) == "#000" else WHITE
+            draw.rounded_rectangle(xy, radius, fill=fill, outline=NEW_EDGE if state == "accepted-new" else None,
+                                   width=thick)
+            if state == "accepted":  # held from an earlier step, provisional: a dashed edge
+                _dashed_box(draw, box, tuple(round(c * 0.55) for c in fill), thin + 1, radius)
+            label = _fit(_label(trace, token), font, box.x1 - box.x0 - 2 * m.pad_x)
+            left, _, right, _ = font.getbbox(label)
+            draw.text((box.x0 + (box.x1 - box.x0 - (right - left)) / 2 - left, box.y0 + m.pad_y), label, font=font,
+                      fill=text)
+            continue
         if box.pos in done:
             p = done[box.pos].probability
+            if p is None and box.pos in held:  # a committed uniform-noise block: its last acceptance
+                p = held[box.pos].probability
             fill = _hex(render.colour(1.0 if p is None else p))
             text = (0, 0, 0) if render.ink(1.0 if p is None else p) == "#000" else WHITE
             edge = tuple(round(c * 0.8) for c in fill)
