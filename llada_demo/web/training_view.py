@@ -107,11 +107,13 @@ def loss_curve(points: list[tuple[float, float]], ar_loss: float | None = None) 
                          line=dict(color=ORANGE, dash="dash", width=2),
                          hovertemplate="AR twin %{y:.3f} nats/token<extra></extra>"))
     layout = dict(template="plotly_white", height=HEIGHT, font=dict(size=FONT),
-                  title=dict(text="Expected loss against the mask ratio t", font=dict(size=FONT + 3)),
+                  title=dict(text="Expected loss against the mask ratio t", font=dict(size=FONT + 3), y=0.97,
+                             yanchor="top"),
                   xaxis=dict(title=dict(text="mask ratio t"), range=[0, 1.02]),
                   yaxis=dict(title=dict(text="nats per token"), rangemode="tozero"),
-                  margin=dict(l=70, r=20, t=50, b=55),
-                  legend=dict(x=0.01, xanchor="left", y=0.99, yanchor="top", bgcolor="rgba(255,255,255,0.85)"),
+                  margin=dict(l=70, r=20, t=95, b=55),
+                  # In a row under the title: a legend inside the plot squeezed it to a sliver on a phone.
+                  legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom"),
                   annotations=[dict(text="training averages this curve over t ~ U(0, 1)", showarrow=False,
                                     xref="paper", yref="paper", x=0.99, y=0.02, xanchor="right",
                                     font=dict(size=FONT - 2, color=GREY))])
@@ -125,5 +127,5 @@ CSS = """
 .ld-hidden[data-right="false"] { border-style: solid; border-color: #c92a2a; }
 .ld-mark { font-size: .9em; font-weight: bold; }
 .ld-hidden[data-right="false"] .ld-mark { color: #ff8787; }
-.ld-sentence { margin-bottom: .5em; font-size: 1.05em; }
+.ld-sentence { margin-bottom: .5em; font-size: 1rem; }
 """
