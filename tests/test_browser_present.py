@@ -113,3 +113,36 @@ def test_a_link_reopens_the_run(page, browser):
     assert other.locator('#canvas [data-state="masked"]').count() == 0
     other.screenshot(path=str(ARTIFACTS / "present-linked.png"), full_page=True)
     other.close()
+
+
+def test_steer_a_chip_into_a_branch(page):
+    """Issue 17 §2: pick a masked chip at step 20, force its second candidate, continue; the branch keeps
+    it, the list shows two lines, and side by side the differing tokens are marked."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.keyboard.press("End")
+    set_slider(page, "step-slider", 20)
+    page.wait_for_selector('#canvas [data-step="20"]')
+    page.locator("#steer").get_by_text("Steer this run by hand").click()
+    chip = page.locator('#canvas [data-state="masked"]').first
+    pos = chip.get_attribute("data-pos")
+    chip.click()
+    expect = playwright.expect
+    expect(page.locator("#steer-pos input")).to_have_value(pos)
+    page.locator("#steer-candidate input").click()
+    options = page.locator("li.item")  # Gradio's dropdown list
+    options.nth(1).wait_for()
+    forced = options.nth(1).inner_text().split("\n")[-1].rsplit(" (", 1)[0].strip()
+    options.nth(1).click()
+    page.locator("#steer-force").click()
+    expect(page.locator("#steer-edits")).to_contain_text(f"position {pos}")
+    page.locator("#steer-continue").click()
+    expect(page.locator("#branch-list label")).to_have_count(2, timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('#canvas [data-state=\"masked\"]')", timeout=60_000)
+    assert page.locator(f'#canvas [data-pos="{pos}"]').first.inner_text().split("\n")[0].strip() == forced
+    page.screenshot(path=str(ARTIFACTS / "steer-branch.png"), full_page=True)
+    page.locator("#compare-b input").click()
+    page.locator("li.item").nth(1).click()  # branch 1 beside the main run
+    page.wait_for_selector("#branch-sides .ld-sides")
+    assert int(page.locator("#branch-sides .ld-sides").get_attribute("data-differ")) >= 1
+    assert page.locator("#branch-sides .ld-differs").count() >= 2  # marked in both columns
+    page.locator("#branch-sides").screenshot(path=str(ARTIFACTS / "steer-side-by-side.png"))

@@ -32,6 +32,9 @@ body.ld-projector .ld-chrome { display: none !important; }
 body.ld-projector .ld-canvas { font-size: 2.4rem !important; line-height: 1.5 !important; }
 body.ld-projector .ld-chip { min-width: 1.6em; }
 body.ld-projector #status { font-size: 1.4rem !important; }
+.ld-sides { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
+.ld-differs { outline: 3px solid #dc2626; }
+.ld-order { font-size: .8rem; color: #6b7280; word-break: break-word; }
 """
 
 # Space, arrows, Home and End drive the replay's controls (#play, #pause, #step-slider) as a mouse would:
@@ -45,6 +48,16 @@ KEYS_JS = """
     if (e.target.closest && e.target.closest('#play')) playing = true;
     if (e.target.closest && (e.target.closest('#pause') || e.target.closest('#run'))) playing = false;
   }, true);
+  // A click on a canvas chip picks it for the Steer row (its data-pos into #steer-pos, as if typed).
+  document.addEventListener('click', (e) => {
+    const chip = e.target.closest && e.target.closest('#canvas [data-pos]');
+    const box = document.querySelector('#steer-pos input');
+    if (!chip || !box) return;
+    box.value = chip.dataset.pos;
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+    box.dispatchEvent(new Event('change', {bubbles: true}));
+    box.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}));
+  });
   document.addEventListener('keydown', (e) => {
     if (e.altKey || e.ctrlKey || e.metaKey || typing(document.activeElement)) return;
     const slider = document.querySelector('#step-slider');

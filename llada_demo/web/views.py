@@ -61,6 +61,8 @@ class Backend:
     frontier: Callable[..., Iterator[dict]] | None = None
     # (prompt, answer, t=, seed=, sft=) -> (objective.MaskedGuesses, [(t, expected loss)]): engine/lesson.draw
     objective: Callable[..., tuple] | None = None
+    # (trace, step index, [(position, token id)], parent=) -> Traces with a growing branch: runs.continue_from
+    steer: Callable[..., Iterator[Trace]] | None = None
 
 
 def loading_views(title: str, note: Callable[[], tuple[str, str, bool]]) -> tuple:

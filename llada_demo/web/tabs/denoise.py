@@ -10,7 +10,7 @@ import functools
 import gradio as gr
 
 from llada_demo.engine.limits import REMASKING
-from llada_demo.web import chat, present, validate, views
+from llada_demo.web import branches, chat, present, validate, views
 from llada_demo.web.config import PageConfig
 from llada_demo.web.render import canvas_html
 from llada_demo.web.tabs.decoding import rule_controls
@@ -64,6 +64,25 @@ def build(backend: views.Backend, config: PageConfig):
                               elem_classes="ld-chrome")
         link = gr.Textbox(label="Link to this run", elem_id="run-link", interactive=False, max_lines=1, scale=3,
                           elem_classes="ld-chrome")
+    branch = gr.State(branches.MAIN)  # the line shown: -1 the main run, else a branch (Trace.branches)
+    edits = gr.State([])  # [(position, token id)] waiting for "Continue from here"
+    with gr.Accordion("Steer this run by hand", open=False, elem_id="steer"):
+        with gr.Row(equal_height=True):
+            position = gr.Number(label="Position (click a chip)", precision=0, elem_id="steer-pos", minimum=0,
+                                 scale=1)
+            candidate = gr.Dropdown([], label="Candidate (the chip's top 5)", elem_id="steer-candidate", scale=2)
+            typed = gr.Textbox(label="…or type a token", elem_id="steer-typed", max_lines=1, scale=2)
+        with gr.Row():
+            force = gr.Button("Force", elem_id="steer-force", size="sm")
+            remask = gr.Button("Remask", elem_id="steer-remask", size="sm")
+            go = gr.Button("Continue from here", variant="primary", elem_id="steer-continue", size="sm")
+        pending = gr.Markdown(branches.pending_text(None, []), elem_id="steer-edits")
+        lines = gr.Radio(branches.choices(None), value=branches.MAIN, label="Branches of this run (pick one to show it)",
+                         elem_id="branch-list")
+        with gr.Row():
+            side_a = gr.Dropdown(branches.choices(None), value=branches.MAIN, label="Compare", elem_id="compare-a")
+            side_b = gr.Dropdown(branches.choices(None), value=branches.MAIN, label="with", elem_id="compare-b")
+        sides = gr.HTML(branches.side_by_side(None, None, None), elem_id="branch-sides")
     with gr.Row():
         heatmap = gr.Plot(label="Confidence of the guess at each position and step", elem_id="heatmap")
         order = gr.Plot(label="Decode order", elem_id="decode-order")
@@ -100,11 +119,33 @@ def build(backend: views.Backend, config: PageConfig):
         for event in (run_event, submit_event):
             event.success(lambda: "", None, prompt, api_name=False)
     stop.click(None, None, None, cancels=[run_event, submit_event])
-    slider.input(views.scrub, [trace, slider, show_guesses], [canvas, status], api_name="scrub", show_progress="hidden")
-    play_event = play.click(views.play, [trace, slider, speed, show_guesses], [canvas, status, slider], api_name="play",
-                            show_progress="hidden")
+    slider.input(branches.scrub, [trace, branch, slider, show_guesses], [canvas, status], api_name="scrub",
+                 show_progress="hidden")
+    play_event = play.click(branches.play, [trace, branch, slider, speed, show_guesses], [canvas, status, slider],
+                            api_name="play", show_progress="hidden")
     pause.click(None, None, None, cancels=[play_event])
     projector.change(None, [projector], None, js=present.PROJECTOR_JS)
+    # Steering (issue 17 §2): a new run or a loaded trace shows its main run and lists its branches.
+    listed = lambda t: (branches.MAIN, *[gr.update(choices=branches.choices(t), value=branches.MAIN)] * 3)  # noqa: E731
+    for event in (run_event, submit_event):
+        event.then(listed, [trace], [branch, lines, side_a, side_b], api_name=False, show_progress="hidden")
+    position.change(branches.candidates, [trace, branch, slider, position], [candidate], api_name=False,
+                    show_progress="hidden")
+    force.click(functools.partial(branches.add_edit, remask=False), [trace, edits, position, candidate, typed],
+                [edits, pending], api_name=False)
+    remask.click(lambda t, e, p: branches.add_edit(t, e, p, None, "", remask=True), [trace, edits, position],
+                 [edits, pending], api_name=False)
+    steer_event = go.click(functools.partial(branches.steer_frames, backend.steer),
+                           [trace, branch, slider, edits, show_guesses],
+                           [canvas, status, slider, trace, lines, branch, edits, pending], api_name="steer",
+                           concurrency_id="model")
+    steer_event.then(lambda t: [gr.update(choices=branches.choices(t))] * 2, [trace], [side_a, side_b],
+                     api_name=False, show_progress="hidden")
+    stop.click(None, None, None, cancels=[steer_event])
+    lines.input(lambda k: k, [lines], [branch], api_name=False).then(
+        branches.show_line, [trace, branch, show_guesses], [canvas, status, slider], api_name=False)
+    for pick in (side_a, side_b):
+        pick.change(branches.side_by_side, [trace, side_a, side_b], [sides], api_name=False, show_progress="hidden")
     copy_link.click(None, linked, [link], js=present.LINK_JS)
     defaults = {key: control.value for key, control in zip(present.LINK_KEYS, linked)}  # as the page first shows
 
