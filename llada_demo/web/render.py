@@ -353,9 +353,9 @@ CSS = """
 .ld-new { border: 3px solid #d9480f; box-shadow: 0 0 0 3px #ffd8a8; animation: ld-pop .6s ease-out; }
 .ld-committed { border: 2px solid rgba(0,0,0,.15); }
 .ld-remasked { background: #fff0f0; color: #862e2e; border: 2px dashed #c92a2a; }
-.ld-remasked::after { content: "\21BA"; position: absolute; top: -0.55em; right: -0.35em; font-size: .75rem;
+.ld-remasked::after { content: "↺"; position: absolute; top: -0.55em; right: -0.35em; font-size: .75rem;
   color: #c92a2a; background: #fff; border-radius: 50%; line-height: 1; }
-.ld-edited::after { content: "\270E"; position: absolute; top: -0.55em; right: -0.35em; font-size: .75rem;
+.ld-edited::after { content: "✎"; position: absolute; top: -0.55em; right: -0.35em; font-size: .75rem;
   color: #d9480f; background: #fff; border-radius: 50%; line-height: 1; }
 .ld-eos-run { display: inline-flex; flex-wrap: wrap; gap: 6px 4px; }
 .ld-eos-run .ld-eos-chips { display: none; }
@@ -366,7 +366,7 @@ CSS = """
 .ld-masked.ld-active { border-color: #3b5bdb; }
 .ld-noise { background: #f8f9fa; color: #adb5bd; border: 2px dotted #ced4da; }
 .ld-renoised { background: #fff5f5; color: #e03131; border: 2px dotted #c92a2a; }
-.ld-renoised::after { content: "\21BA"; position: absolute; top: -0.55em; right: -0.35em; font-size: .75rem;
+.ld-renoised::after { content: "↺"; position: absolute; top: -0.55em; right: -0.35em; font-size: .75rem;
   color: #c92a2a; background: #fff; border-radius: 50%; line-height: 1; }
 .ld-scramble { display: inline-block; opacity: .6; filter: blur(.6px); transform: skewX(-14deg) rotate(-3deg); }
 .ld-accepted-new { border: 3px solid #d9480f; box-shadow: 0 0 0 3px #ffd8a8; animation: ld-pop .6s ease-out; }

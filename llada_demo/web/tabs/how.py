@@ -55,6 +55,26 @@ defines them).
 
 The **Speed vs quality** tab measures all of them on the tiny world's held-out questions.
 
+**Masking or uniform noise.** LLaDA hides tokens behind `[MASK]`: a committed token stays, and the
+guesses under the masks are only shown faintly. **DiffusionGemma** (Google's, run through diffusers'
+`DiffusionGemmaPipeline`) has no mask token: its block starts as *random tokens*, and at every step one pass
+draws a token at every position; the entropy-bound rule accepts the surest few (their summed entropy, less
+the largest, within the bound), and every other position is **renoised** to a fresh random token. Acceptance
+is decided again at every step, so an accepted token can turn back into noise (red dotted, ↺) and be accepted
+later; when the block is done it is committed and the next block starts from noise.
+
+One step of each (the same four positions):
+
+<div class="ld-tokens"><b>LLaDA:</b>&nbsp; <span class="ld-chip ld-committed">the</span><span class="ld-chip ld-masked"><span class="ld-guess">cat</span></span><span class="ld-chip ld-masked"><span class="ld-guess">sat</span></span><span class="ld-chip ld-masked"><span class="ld-guess">on</span></span> &nbsp;→&nbsp; <span class="ld-chip ld-committed">the</span><span class="ld-chip ld-new">cat</span><span class="ld-chip ld-masked"><span class="ld-guess">ran</span></span><span class="ld-chip ld-masked"><span class="ld-guess">on</span></span></div>
+
+<div class="ld-tokens"><b>DiffusionGemma:</b>&nbsp; <span class="ld-chip ld-accepted">the</span><span class="ld-chip ld-noise"><span class="ld-scramble">qua</span></span><span class="ld-chip ld-accepted">sat</span><span class="ld-chip ld-noise"><span class="ld-scramble">zor</span></span> &nbsp;→&nbsp; <span class="ld-chip ld-accepted">the</span><span class="ld-chip ld-accepted-new">cat</span><span class="ld-chip ld-renoised"><span class="ld-scramble">elk</span></span><span class="ld-chip ld-noise"><span class="ld-scramble">pim</span></span></div>
+
+In LLaDA the masks only shrink (the cat is committed, the rest stay masked); in DiffusionGemma every
+position is redrawn: *cat* is accepted, *sat* loses its place and becomes noise again, and the unaccepted
+positions hold new random tokens. Its canvas: faint grey dotted chips are noise, red dotted ones renoised,
+ringed ones accepted in the step shown, dashed coloured ones accepted earlier (and still revocable); the
+heatmap shows each position's entropy, and the "masks left" chart counts positions not accepted.
+
 **Reading the canvas.** Grey dashed chips are still masked (the faint italic word is the model's current
 guess, which may still change); a ringed chip was committed in the step shown; filled chips are coloured by
 how sure the model was when it committed them (dark = unsure, yellow = sure); ∎ marks end-of-text. Hover or

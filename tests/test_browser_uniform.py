@@ -1,0 +1,116 @@
+"""What a person sees of a uniform-noise model: the page built in-process around a tiny random DiffusionGemma
+(tests/standins/diffusiongemma.py, through diffusers' DiffusionGemmaPipeline), in Debian's Chromium.
+
+A chip goes noise -> accepted -> renoised -> accepted while the run streams, and the replay slider shows the
+same states at the same steps; the legend, the status and the plots speak of acceptance, not masks; the How it
+works tab draws one step of masking and one of uniform noise. Screenshots go to test-artifacts/.
+"""
+
+import functools
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from llada_demo.engine import runs
+from llada_demo.models import DIFFUSION, Loaded
+from llada_demo.web import render, ui, views
+from tests.conftest import free_port
+from tests.standins import diffusiongemma as standin
+
+playwright = pytest.importorskip("playwright.sync_api")
+expect = playwright.expect
+CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+
+# Found by search (a script running runs.denoise with these settings for seeds 0-5 and reading
+# render.uniform_state at every position): with the page's default seed 0, position 0 is noise at step 1,
+# accepted at step 6, renoised at step 7 and accepted again at step 16 of the 17 (16 denoising steps and
+# the block's commit) on the 16-token canvas.
+SEED, POSITION, STATES = 0, 0, {1: "noise", 6: "accepted-new", 7: "renoised", 16: "accepted-new"}
+WANT = ["noise", "accepted-new", "renoised", "accepted-new"]
+
+# Records the state of one chip in every frame the canvas shows.
+WATCH = """(pos) => {
+  window.__states = [];
+  const seen = () => { const c = document.querySelector(`#canvas [data-pos="${pos}"]`);
+                       if (c) window.__states.push(c.dataset.state); };
+  new MutationObserver(seen).observe(document.querySelector('#canvas'), {subtree: true, childList: true});
+}"""
+
+
+def in_order(seen: list[str], want: list[str]) -> bool:
+    """Whether `want` occurs in `seen` in this order (other states may come between)."""
+    it = iter(seen)
+    return all(any(s == w for s in it) for w in want)
+
+
+@pytest.fixture(scope="module")
+def page():
+    loaded = Loaded(name="tiny-diffusiongemma", kind=DIFFUSION, model=standin.model(), tokenizer=standin.tokenizer(),
+                    mask_id=4, eos_ids=(1, 6), chat=False, device="cpu", parameters=0)
+    config = ui.PageConfig(gen_length=16, steps=16, block_length=16, max_length=64, prompt="w1 w2 w3")
+    demo = ui.build_demo(views.Backend(denoise=functools.partial(runs.denoise, loaded)), config)
+    demo.queue(default_concurrency_limit=1)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=render.CSS)
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"])
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_selector("#canvas [data-step]")
+            yield page
+            browser.close()
+    finally:
+        demo.close()
+
+
+def test_a_chip_goes_noise_accepted_renoised_accepted(page):
+    page.evaluate(WATCH, POSITION)
+    page.locator("#run").click()
+    page.wait_for_selector('#canvas [data-step="17"]', timeout=60_000)
+    seen = page.evaluate("window.__states")
+    assert in_order(seen, WANT), seen
+    assert page.locator('#canvas [data-state="new"]').count() == 16  # the last frame: the block committed
+    status = page.locator("#status").inner_text()
+    assert "positions not accepted 0" in status and "masks left" not in status
+    for plot in ("heatmap", "decode-order", "masks-left"):
+        page.locator(f"#{plot} .js-plotly-plot").wait_for(timeout=30_000)
+    assert "entropy" in page.locator("#heatmap").inner_text()
+    assert "Positions not accepted" in page.locator("#masks-left").inner_text()
+    assert "finally accepted" in page.locator("#decode-order").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "uniform-done.png"), full_page=True)
+
+
+def test_the_replay_shows_each_state_at_its_step(page):
+    box = page.locator("#step-slider input[type=number]")
+    for step, state in STATES.items():
+        box.fill(str(step))
+        box.press("Enter")
+        page.wait_for_selector(f'#canvas [data-step="{step}"]', timeout=10_000)
+        chip = page.locator(f'#canvas [data-pos="{POSITION}"]')
+        expect(chip).to_have_attribute("data-state", state)
+        if state == "renoised":
+            page.screenshot(path=str(ARTIFACTS / "uniform-renoised.png"))
+            chip.hover()
+            assert "renoised at step 7" in chip.locator(".ld-card").inner_text()
+            # Every other chip of the block is noise or accepted: no mask chip in a drawn block.
+            states = {page.locator(f'#canvas [data-pos="{p}"]').get_attribute("data-state") for p in range(16)}
+            assert states <= {"noise", "renoised", "accepted", "accepted-new"}
+    legend = page.locator("#canvas .ld-legend").inner_text()
+    assert "renoised" in legend and "accepted this step" in legend and "masked" not in legend
+
+
+def test_how_it_works_draws_one_step_of_each(page):
+    page.get_by_role("tab", name="How it works").click()
+    how = page.locator("#tab-how")
+    expect(how.locator(".ld-renoised").first).to_be_visible()
+    assert how.locator(".ld-masked").count() >= 2 and how.locator(".ld-accepted-new").count() == 1
+    assert "DiffusionGemma" in how.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "uniform-how.png"), full_page=True)
