@@ -172,15 +172,31 @@ def lockstep(diffusion_run: Iterator[Trace], ar_run: Iterator[Trace]) -> Iterato
 
 def compare(diffusion_model: Loaded, ar_model: Loaded, prompt: str, *, steps: int, gen_length: int,
             block_length: int, temperature: float = 0.0, cfg_scale: float = 0.0, remasking: str = "low_confidence",
-            seed: int = 0, max_prompt_tokens: int | None = None) -> Iterator[tuple[Trace, Trace]]:
-    """The same prompt through both models, in lockstep by forward pass (one frame = one pass of each)."""
+            seed: int = 0, max_prompt_tokens: int | None = None, **rule) -> Iterator[tuple[Trace, Trace]]:
+    """The same prompt through both models, in lockstep by forward pass (one frame = one pass of each).
+
+    rule: the diffusion side's decoding rule (`denoise`'s threshold, entropy_bound, remdm_number)."""
     d = denoise(diffusion_model, prompt, steps=steps, gen_length=gen_length, block_length=block_length,
                 temperature=temperature, cfg_scale=cfg_scale, remasking=remasking, seed=seed,
-                max_prompt_tokens=max_prompt_tokens)
+                max_prompt_tokens=max_prompt_tokens, **rule)
     # The AR side stops at end-of-text, as a real AR decoder does: writing on would overstate its passes.
     a = continue_left_to_right(ar_model, prompt, gen_length=gen_length, temperature=temperature, seed=seed,
                                stop_at_eos=True, max_prompt_tokens=max_prompt_tokens)
     return lockstep(d, a)
+
+
+def compare_strategies(loaded: Loaded, prompt: str, rule_a: dict, rule_b: dict, *, steps: int, gen_length: int,
+                       block_length: int, temperature: float = 0.0, seed: int = 0,
+                       max_prompt_tokens: int | None = None) -> Iterator[tuple[Trace, Trace]]:
+    """The same prompt through the same model under two decoding rules, in lockstep by forward pass.
+
+    rule_a, rule_b: `denoise`'s rule keywords for each side (remasking, threshold, entropy_bound, remdm_number).
+    Both are checked before the first pass: a bad one raises ValueError with its sentence.
+    """
+    a, b = (denoise(loaded, prompt, steps=steps, gen_length=gen_length, block_length=block_length,
+                    temperature=temperature, seed=seed, max_prompt_tokens=max_prompt_tokens, **rule)
+            for rule in (rule_a, rule_b))
+    return lockstep(a, b)
 
 
 BLANK = re.compile(r"_{3,}|\[MASK\]")

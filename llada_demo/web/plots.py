@@ -236,25 +236,29 @@ def entropy_per_step(trace: Trace, upto: Optional[int] = None) -> go.Figure:
 
 # --- comparisons -------------------------------------------------------------------------------------
 
-def tokens_vs_passes(diffusion_trace: Optional[Trace], ar_trace: Optional[Trace]) -> go.Figure:
-    """Tokens finalised so far against forward passes, for both models, with y = x for reference."""
+def tokens_vs_passes(diffusion_trace: Optional[Trace], ar_trace: Optional[Trace],
+                     names: tuple[str, str] = ("diffusion", "autoregressive")) -> go.Figure:
+    """Tokens finalised so far against forward passes, for both runs, with y = x for reference.
+
+    names: the two lines' labels (two diffusion strategies side by side name their rules). A token ReMDM
+    took back is not finalised until it is committed again, so remasks are subtracted."""
     # The lines rise from the origin on or above y = x: the bottom right corner stays empty for the legend.
     layout = _layout("Tokens finalised per forward pass", "forward passes", "tokens finalised", "passes",
                      legend=dict(x=0.99, xanchor="right", y=0.03, yanchor="bottom"))
     lines, most = [], 0
-    for trace, name, line_colour, dash, symbol in ((diffusion_trace, "diffusion", BLUE, "solid", "circle"),
-                                                   (ar_trace, "autoregressive", ORANGE, "dash", "square")):
+    for trace, name, line_colour, dash, symbol in ((diffusion_trace, names[0], BLUE, "solid", "circle"),
+                                                   (ar_trace, names[1], ORANGE, "dash", "square")):
         if trace is None or not trace.steps:
             continue
         x, y, done = [0], [0], 0  # both lines start at the origin: no pass, no token
         for s in trace.steps:
-            done += len(s.committed)
+            done += len(s.committed) - len(s.remasked)
             x.append(s.nfe)
             y.append(done)
         most = max(most, x[-1], y[-1])
         lines.append(dict(
             type="scatter", x=x, y=y, mode="lines+markers", name=name, line=dict(color=line_colour, dash=dash, width=3),
-            marker=dict(symbol=symbol, size=6), hovertemplate=f"{name}<br>%{{x}} passes: %{{y}} tokens<extra></extra>"))
+            marker=dict(symbol=symbol, size=6), hovertemplate=f"{escape(name)}<br>%{{x}} passes: %{{y}} tokens<extra></extra>"))
     if not lines:
         return _empty(layout)
     lines.append(dict(type="scatter", x=[0, most], y=[0, most], mode="lines", name="one token per pass",

@@ -32,7 +32,7 @@ def build_demo(backend: views.Backend, config: PageConfig = PageConfig(), revers
         header = gr.Markdown(f"# {config.title}\n{config.model_note}", elem_id="model-note")
         with gr.Tab("Denoise", elem_id="tab-denoise"):
             denoise.build(backend, config)
-        if backend.compare is not None:
+        if backend.compare is not None or backend.compare_strategies is not None:
             with gr.Tab("Diffusion vs autoregressive", elem_id="tab-compare"):
                 compare.build(backend, config)
         if reversal is not None:

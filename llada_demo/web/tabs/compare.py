@@ -1,4 +1,5 @@
-"""The comparison tab: the same prompt through the diffusion and the autoregressive model, pass by pass.
+"""The comparison tab: the same prompt through the diffusion and the autoregressive model, pass by pass, or
+through the diffusion model under two decoding rules (A and B: each side its score, rule and knob).
 
 What it is not: no views (views.py), no model.
 """
@@ -11,8 +12,13 @@ import gradio as gr
 
 from llada_demo.web import validate, views
 from llada_demo.web.config import PageConfig
+from llada_demo.engine.limits import REMASKING
 from llada_demo.web.render import canvas_html
+from llada_demo.web.tabs.decoding import rule_controls
 from llada_demo.web.tabs.widgets import text_and_buttons
+
+HEADERS = {views.COMPARE_MODES[0]: ("#### Diffusion (LLaDA-style)", "#### Autoregressive (left to right)"),
+           views.COMPARE_MODES[1]: ("#### Diffusion, rule A", "#### Diffusion, rule B")}
 
 
 def build(backend: views.Backend, config: PageConfig):
@@ -26,18 +32,30 @@ def build(backend: views.Backend, config: PageConfig):
         block_length = gr.Slider(1, config.max_length, value=config.block_length, step=1, label="Diffusion block length")
         temperature = gr.Slider(0, 2, value=0.0, step=0.05, label="Temperature")
         seed = gr.Number(value=0, precision=0, label="Seed")
+    modes = [m for m in views.COMPARE_MODES if m != views.COMPARE_MODES[0] or backend.compare is not None]
+    mode = gr.Radio(modes, value=modes[0], label="Compare", elem_id="compare-mode")
+    sides = []
+    for side in ("a", "b"):
+        with gr.Group(visible=side == "a" or modes[0] == views.COMPARE_MODES[1]) as group:
+            score = gr.Radio(list(REMASKING), value="low_confidence", label=f"Rule {side.upper()}: score",
+                             elem_id=f"compare-{side}-remasking")
+            rule, knobs = rule_controls(f"compare-{side}", f"Rule {side.upper()}: decoding rule")
+        sides.append((group, [score, rule, *knobs]))
     with gr.Row():
         with gr.Column():
-            gr.Markdown("#### Diffusion (LLaDA-style)")
+            left = gr.Markdown(HEADERS[modes[0]][0])
             d_canvas = gr.HTML(canvas_html(views.empty(gen_length=config.gen_length), -1), elem_id="compare-diffusion")
             d_status = gr.Markdown("", elem_id="compare-diffusion-status")
         with gr.Column():
-            gr.Markdown("#### Autoregressive (left to right)")
+            right = gr.Markdown(HEADERS[modes[0]][1])
             a_canvas = gr.HTML(canvas_html(views.empty("autoregressive", config.gen_length), -1), elem_id="compare-ar")
             a_status = gr.Markdown("", elem_id="compare-ar-status")
     chart = gr.Plot(label="Tokens finalised against forward passes", elem_id="compare-chart")
     event = run.click(functools.partial(views.compare_frames, backend),
-                      [prompt, gen_length, steps, block_length, temperature, seed],
+                      [prompt, gen_length, steps, block_length, temperature, seed, mode, *sides[0][1],
+                       *sides[1][1]],
                       [d_canvas, d_status, a_canvas, a_status, chart], api_name="compare", concurrency_id="model",
                       preprocess=False, validator=functools.partial(validate.compare, backend.limits))
     stop.click(None, None, None, cancels=[event])
+    mode.change(lambda m: (*HEADERS[m], gr.update(visible=m == views.COMPARE_MODES[1])), mode,
+                [left, right, sides[1][0]], api_name=False, queue=False)
