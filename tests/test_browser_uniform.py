@@ -2,7 +2,8 @@
 (tests/standins/diffusiongemma.py, through diffusers' DiffusionGemmaPipeline), in Debian's Chromium.
 
 A chip goes noise -> accepted -> renoised -> accepted while the run streams, and the replay slider shows the
-same states at the same steps; the legend, the status and the plots speak of acceptance, not masks; the How it
+same states at the same steps; the legend, the status and the plots speak of acceptance, not masks; the
+DiffusionGemma accordion switches the rule and refuses a bad temperature schedule with a sentence; the How it
 works tab draws one step of masking and one of uniform noise. Screenshots go to test-artifacts/.
 """
 
@@ -51,7 +52,8 @@ def in_order(seen: list[str], want: list[str]) -> bool:
 def page():
     loaded = Loaded(name="tiny-diffusiongemma", kind=DIFFUSION, model=standin.model(), tokenizer=standin.tokenizer(),
                     mask_id=4, eos_ids=(1, 6), chat=False, device="cpu", parameters=0)
-    config = ui.PageConfig(gen_length=16, steps=16, block_length=16, max_length=64, prompt="w1 w2 w3")
+    config = ui.PageConfig(gen_length=16, steps=16, block_length=16, max_length=64, prompt="w1 w2 w3",
+                           uniform_noise=True)
     demo = ui.build_demo(views.Backend(denoise=functools.partial(runs.denoise, loaded)), config)
     demo.queue(default_concurrency_limit=1)
     port = free_port()
@@ -105,6 +107,23 @@ def test_the_replay_shows_each_state_at_its_step(page):
             assert states <= {"noise", "renoised", "accepted", "accepted-new"}
     legend = page.locator("#canvas .ld-legend").inner_text()
     assert "renoised" in legend and "accepted this step" in legend and "masked" not in legend
+
+
+def test_the_accordion_switches_to_block_refinement(page):
+    """DiffusionGemma's own settings: block refinement commits on a quota and never renoises a commit."""
+    page.locator("#uniform-settings").get_by_text("DiffusionGemma: rule, temperature, stopping").click()
+    page.locator("#uniform-rule").get_by_text("block_refinement").click()
+    page.evaluate(WATCH, POSITION)
+    page.locator("#run").click()
+    page.wait_for_selector('#canvas [data-step="17"]', timeout=60_000)
+    assert "renoised" not in page.evaluate("window.__states")
+    assert "threshold τ 0.95" in page.locator("#status").inner_text()
+    page.locator("#uniform-rule").get_by_text("entropy_bound").click()  # back to the checkpoint's rule
+    box = page.locator("#uniform-t-min input[type=number]")
+    box.fill("0.9")  # above t_max: the run is refused with the engine's sentence
+    box.press("Enter")
+    page.locator("#run").click()
+    expect(page.get_by_text("choose 0 < t_min < t_max").first).to_be_visible(timeout=20_000)
 
 
 def test_how_it_works_draws_one_step_of_each(page):

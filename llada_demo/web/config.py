@@ -24,3 +24,4 @@ class PageConfig:
     block_length: int = 48
     max_length: int = 192
     chat: bool = False  # an instruct model: the Denoise tab keeps a conversation (see chat.py)
+    uniform_noise: bool = False  # a uniform-noise model (DiffusionGemma): the Denoise tab shows its settings

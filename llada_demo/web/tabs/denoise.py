@@ -13,6 +13,7 @@ from llada_demo.engine.limits import REMASKING
 from llada_demo.web import branches, chat, present, validate, views
 from llada_demo.web.config import PageConfig
 from llada_demo.web.render import canvas_html
+from llada_demo.web.tabs import uniform
 from llada_demo.web.tabs.decoding import rule_controls
 
 
@@ -51,6 +52,7 @@ def build(backend: views.Backend, config: PageConfig):
             speed = gr.Slider(1, 30, value=8, step=1, label="Playback speed (steps per second)")
             pace = gr.Slider(0, 30, value=0, step=1, label="Live run pace (steps per second; 0 = as fast as the model)",
                              elem_id="pace")
+    uniform_inputs = uniform.controls() if config.uniform_noise else []  # DiffusionGemma's own settings
     canvas = gr.HTML(canvas_html(views.empty(gen_length=config.gen_length), -1), elem_id="canvas")
     status = gr.Markdown("Ready.", elem_id="status")
     with gr.Row(equal_height=True):
@@ -110,6 +112,8 @@ def build(backend: views.Backend, config: PageConfig):
         inputs, outputs = [talk, *inputs], [*outputs, talk]
         new.click(lambda: ([], ""), None, [talk, prompt], api_name="new_conversation")
     frames, inputs = functools.partial(views.paced_frames, frames), [*inputs, pace]  # pace last: see paced_frames
+    if config.uniform_noise:  # the accordion's settings come after the pace (tabs/uniform.py)
+        frames, inputs = functools.partial(uniform.frames, backend, config.chat), [*inputs, *uniform_inputs]
     check = functools.partial(validate.chat if config.chat else validate.denoise, backend.limits)
     run_event = run.click(frames, inputs, outputs, api_name="denoise", concurrency_id="model", preprocess=False,
                           validator=check)
