@@ -232,6 +232,8 @@ def models(args, world=None) -> Models:
                       compare=(functools.partial(runs.compare, loaded, ar, max_prompt_tokens=limits.max_prompt_tokens)
                                if ar else None),
                       infill=functools.partial(runs.infill, loaded, max_prompt_tokens=limits.max_prompt_tokens),
+                      compare_strategies=functools.partial(runs.compare_strategies, loaded,
+                                                           max_prompt_tokens=limits.max_prompt_tokens),
                       objective=functools.partial(lesson.draw, loaded, ar), limits=limits,
                       steer=functools.partial(runs.continue_from, loaded, max_prompt_tokens=limits.max_prompt_tokens))
     backend = zerogpu.wrap(backend)  # on a ZeroGPU Space each run holds a lent GPU; elsewhere unchanged
@@ -302,7 +304,8 @@ def build_while_loading(args, limits, names: tuple[str, str]):
     backend = Backend(denoise=waiting(lambda m: m.backend.denoise),
                       compare=waiting(lambda m: m.backend.compare) if ar != "none" else None,
                       infill=waiting(lambda m: m.backend.infill), objective=waiting(lambda m: m.backend.objective),
-                      frontier=waiting(lambda m: m.backend.frontier) if ar != "none" else None, limits=limits,
+                      frontier=waiting(lambda m: m.backend.frontier) if ar != "none" else None,
+                      compare_strategies=waiting(lambda m: m.backend.compare_strategies), limits=limits,
                       steer=waiting(lambda m: m.backend.steer))
     reversal = None
     if ar != "none":

@@ -47,6 +47,8 @@ FIXED_RULE = "fixed schedule"
 DECODING_RULES = {FIXED_RULE: None, "threshold τ (Fast-dLLM)": "threshold",
                   "entropy bound γ (EB-sampler)": "entropy_bound", "ReMDM remasking": "remdm_number"}
 KNOB_RANGES = {"threshold": (0.05, 1.0), "entropy_bound": (0.001, 10.0)}
+COMPARE_MODES = ("diffusion vs autoregressive", "two diffusion strategies")
+DEFAULT_SIDE = ("low_confidence", FIXED_RULE, 0.9, 0.5, 1)  # a comparison side no one set: LLaDA's own
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class Backend:
     limits: Limits = Limits()
     # (families=, limit=) -> one dict per decoding rule measured on the tiny world: tinyworld/strategies.page_rows
     frontier: Callable[..., Iterator[dict]] | None = None
+    # (prompt, rule_a, rule_b, steps=, ...) -> both diffusion runs in lockstep: engine/runs.compare_strategies
+    compare_strategies: Callable[..., Iterator[tuple[Trace, Trace]]] | None = None
     # (prompt, answer, t=, seed=, sft=) -> (objective.MaskedGuesses, [(t, expected loss)]): engine/lesson.draw
     objective: Callable[..., tuple] | None = None
     # (trace, step index, [(position, token id)], parent=) -> Traces with a growing branch: runs.continue_from
@@ -100,8 +104,8 @@ def finished(trace: Trace) -> bool:
     if trace.steps and render.stopped_at(trace, trace.steps[-1]) < len(trace.steps[-1].tokens):
         return True
     adaptive = any(trace.settings.get(k) is not None for k in ("threshold", "entropy_bound", "remdm_number"))
-    if adaptive and trace.steps and trace.mask_id not in trace.steps[-1].tokens:
-        return True  # an adaptive rule (threshold, entropy bound, ReMDM) ends when no mask is left, not at `steps`
+    if adaptive:  # a threshold, an entropy bound or ReMDM ends when no mask is left, not after `steps` passes
+        return bool(trace.steps) and trace.mask_id not in trace.steps[-1].tokens
     return len(trace.steps) >= int(trace.settings.get("steps", 0))
 
 
@@ -248,19 +252,48 @@ def read_trace(path: str, max_bytes: int = MAX_TRACE_BYTES) -> Trace:
         raise ValueError("That file is not UTF-8 text; load a trace exported by the demo.") from None
 
 
-def compare_frames(backend: Backend, prompt, gen_length, steps, block_length, temperature, seed) -> Iterator[tuple]:
-    """Both panes per frame, one forward pass of each model, and the tokens-per-pass chart."""
-    if backend.compare is None:
-        raise gr.Error("No autoregressive model is loaded, so there is nothing to compare with.", print_exception=False)
+def side_rule(limits_: Limits, remasking, rule, threshold, entropy_bound, remdm_number) -> dict:
+    """One comparison side's decoding rule as `runs.denoise` keywords (the score and the rule's knob), checked."""
+    return dict(remasking=limits.choice(remasking, "remasking strategy", REMASKING),
+                **decoding_rule(limits_, rule, threshold, entropy_bound, remdm_number))
+
+
+def rule_name(rule: dict) -> str:
+    """A side's rule in a few words for the chart's legend: 'threshold 0.9, low_confidence'."""
+    knob = next((f"{k.replace('_', ' ')} {v:g}" for k, v in rule.items() if k != "remasking"), "fixed schedule")
+    return f"{knob}, {rule['remasking']}"
+
+
+def compare_frames(backend: Backend, prompt, gen_length, steps, block_length, temperature, seed,
+                   mode=COMPARE_MODES[0], *rules) -> Iterator[tuple]:
+    """Both panes per frame, one forward pass of each side, and the tokens-per-pass chart.
+
+    mode: diffusion vs autoregressive (the diffusion side under rule A), or two diffusion strategies (A and
+    B, same model and prompt). rules: for A then B, (remasking, rule, threshold, entropy_bound, remdm_number);
+    missing ones are LLaDA's fixed schedule with low_confidence."""
     try:
+        mode = limits.choice(mode, "comparison", COMPARE_MODES)
+        if len(rules) not in (0, 5, 10):
+            raise ValueError("Give each side's rule as (remasking, rule, threshold, entropy_bound, remdm_number).")
+        sides = (*rules, *DEFAULT_SIDE, *DEFAULT_SIDE)
+        rule_a, rule_b = side_rule(backend.limits, *sides[:5]), side_rule(backend.limits, *sides[5:10])
         s = checked_run(backend.limits, prompt, gen_length, steps, block_length, temperature, seed)
-        stream = backend.compare(s.pop("prompt"), **s)
+        if mode == COMPARE_MODES[0]:
+            if backend.compare is None:
+                raise ValueError("No autoregressive model is loaded, so there is nothing to compare with; "
+                                 "compare two diffusion strategies instead.")
+            stream, names = backend.compare(s.pop("prompt"), **s, **rule_a), ("diffusion", "autoregressive")
+        else:
+            if backend.compare_strategies is None:
+                raise ValueError("This page cannot run two strategies side by side.")
+            stream = backend.compare_strategies(s.pop("prompt"), rule_a, rule_b, **s)
+            names = (f"A: {rule_name(rule_a)}", f"B: {rule_name(rule_b)}")
         last_plot = time.perf_counter()  # not on the first frame: it must reach the page at once
         chart = None
         for d, a in stream:
             now = time.perf_counter()
             if now - last_plot >= PLOT_EVERY_S or (finished(d) and finished(a)):
-                chart, last_plot = plots.tokens_vs_passes(d, a), now
+                chart, last_plot = plots.tokens_vs_passes(d, a, names), now
             yield (canvas_html(d, len(d.steps) - 1), status_text(d, len(d.steps) - 1),
                    canvas_html(a, len(a.steps) - 1), status_text(a, len(a.steps) - 1), chart)
     except (ValueError, RunFailed) as err:
