@@ -105,7 +105,7 @@ def test_accepted_positions_follow_transformers_own_entropy_bound_rule(tiny):
 
 
 def pipeline_run_with(tiny, seed, N, bound, t_max, t_min, recorded):
-    """The pipeline's own loop with diffusers' own EntropyBoundScheduler; its callback records (step, canvas, logits)."""
+    """The pipeline's own loop with diffusers' EntropyBoundScheduler; its callback records (step, canvas, logits)."""
     from diffusers import DiffusionGemmaPipeline, EntropyBoundScheduler
     model, tok = tiny
     pipe = DiffusionGemmaPipeline(model=model, processor=tok, scheduler=EntropyBoundScheduler(
@@ -233,3 +233,81 @@ def test_traces_saved_before_the_uniform_states_still_load():
            '"token_text":{"3":"a","9":"[MASK]"},"special_ids":{},"format":1}')
     step = Trace.from_json(old).steps[0]
     assert step.accepted == () and step.noise == () and step.committed == (0,)
+
+
+# --- what the page draws from such a trace (web/, torch-free) ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def uniform_trace(loaded):
+    # A bound of 6 nats accepts two or three positions per step on this random model, so some are held.
+    return list(runs.denoise(loaded, "w1 w2", steps=12, gen_length=32, block_length=8, seed=0, entropy_bound=6.0))[-1]
+
+
+def test_the_canvas_shows_each_position_in_its_state(uniform_trace):
+    import re
+    from llada_demo.web import render
+    trace, seen = uniform_trace, set()
+    for i, s in enumerate(trace.steps):
+        states = dict((int(p), st) for st, p in re.findall(r'data-state="([\w-]+)" data-pos="(\d+)"',
+                                                           render.canvas_html(trace, i)))
+        lo = s.block * CANVAS
+        for p in range(len(s.tokens)):
+            if s.accepted or s.noise:  # a denoising step: its block in the four uniform states
+                if lo <= p < lo + CANVAS:
+                    want = ("renoised" if p in s.remasked else "noise") if p in s.noise else \
+                        ("accepted-new" if p in s.committed else "accepted")
+                else:
+                    want = "committed" if p < lo else "masked"  # earlier blocks committed, later not drawn yet
+            else:  # the block's commit
+                want = "new" if lo <= p < lo + CANVAS else "committed" if p < lo else "masked"
+            assert states[p] == want, (i, p)
+            seen.add(want)
+    assert seen >= {"noise", "renoised", "accepted-new", "accepted", "new", "committed", "masked"}
+    status = render.status_text(trace, len(trace.steps) - 1)
+    assert "positions not accepted 0" in status and "masks" not in status
+
+
+def test_token_text_is_escaped_in_noise_and_accepted_chips(uniform_trace):
+    from llada_demo.web import render
+    trace = dataclasses.replace(uniform_trace, token_text={i: "<img src=x onerror=alert(1)>" for i in range(256)})
+    for i in range(len(trace.steps)):
+        html = render.canvas_html(trace, i)
+        assert "<img" not in html and "&lt;img" in html
+
+
+def test_the_plots_speak_of_entropy_and_acceptance(uniform_trace):
+    import math
+    from llada_demo.web import plots
+    trace = uniform_trace
+    heat = plots.confidence_heatmap(trace)
+    assert "entropy" in heat.layout.title.text
+    z = heat.data[0].z  # (positions, steps): each step's entropy at its block, a gap elsewhere
+    for k, s in enumerate(trace.steps):
+        for p in range(len(s.tokens)):
+            h = s.entropy[p] if s.entropy else None
+            assert (math.isnan(z[p][k]) if h is None else z[p][k] == h)
+    renoised = sorted((s.index + 1, p) for s in trace.steps for p in s.remasked)
+    assert sorted(zip(heat.data[2].x, heat.data[2].y)) == renoised
+    left = plots.masks_left(trace).data[0].y  # positions not accepted: noise or not drawn yet
+    assert list(left) == [sum(1 for p, t in enumerate(s.tokens) if p in s.noise or t == trace.mask_id)
+                          for s in trace.steps]
+    order = plots.decode_order(trace)
+    last = {}  # the step each position was accepted at and then held until its block was committed
+    for s in trace.steps:
+        for p in s.committed:
+            if p in s.accepted:
+                last[p] = s.index + 1
+    assert dict(zip(order.data[0].x, order.data[0].y)) == last
+
+
+def test_exports_carry_the_states(uniform_trace, tmp_path):
+    from llada_demo.web import export
+    trace = uniform_trace
+    html = export.replay_html(trace)
+    assert 'data-state=\\"renoised\\"' in html or 'data-state="renoised"' in html or "ld-renoised" in html
+    frames = export.gif_frames(trace, width=480)
+    assert len(frames) == len(trace.steps)
+    # A renoised chip is drawn in the renoised red, somewhere in a frame that has one.
+    from llada_demo.web.export.gif import RENOISED_EDGE
+    k = next(i for i, s in enumerate(trace.steps) if s.remasked)
+    assert RENOISED_EDGE in {c for _, c in frames[k].convert("RGB").getcolors(1 << 20)}

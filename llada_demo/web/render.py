@@ -11,7 +11,8 @@ user gave around infill blanks). A uniform-noise model (DiffusionGemma) has no m
 chips are `noise` (a random token, drawn faint and scrambled), `renoised` (accepted at the step before, noise
 now), `accepted-new` (accepted in the step shown) or `accepted` (accepted earlier, still held; the rule may
 renoise it), and a block is `new` then `committed` once the pipeline commits it; positions of blocks not
-started yet are `masked` (no token drawn there yet). States differ by shape as well as colour (masked chips are dashed grey,
+started yet are `masked` (no token drawn there yet).
+States differ by shape as well as colour (masked chips are dashed grey,
 remasked ones dashed red with a ↺ mark, new ones ringed; a token edited in place is ringed and marked ✎),
 and committed chips are coloured by the probability they were committed with, on one continuous
 colour-blind-safe scale (cividis). Hover or focus a chip for its card.
@@ -291,12 +292,13 @@ def eos_run(trace: Trace, step: Step, done: dict) -> int | None:
 def legend_html(uniform: bool = False) -> str:
     stops = ", ".join(f"{colour(x / 10)} {x * 10}%" for x in range(11))
     if uniform:  # a uniform-noise model (DiffusionGemma): no masks, tokens accepted and renoised
-        return ('<div class="ld-legend"><span class="ld-chip ld-noise"><span class="ld-scramble">ab</span></span> noise '
-                '(a random token) <span class="ld-chip ld-renoised"><span class="ld-scramble">ab</span></span> renoised '
-                '(accepted before, noise now) <span class="ld-chip ld-accepted-new" style="background:#ffea46;color:#000">'
-                'new</span> accepted this step <span class="ld-chip ld-accepted" style="background:#bcaf6f;color:#000">'
-                'old</span> accepted earlier <span class="ld-chip ld-committed" style="background:#ffea46;color:#000">'
-                'ok</span> block committed <span class="ld-chip ld-masked">&nbsp;</span> block not started'
+        scrambled = '<span class="ld-scramble">ab</span>'
+        return (f'<div class="ld-legend"><span class="ld-chip ld-noise">{scrambled}</span> noise (a random token) '
+                f'<span class="ld-chip ld-renoised">{scrambled}</span> renoised (accepted before, noise now) '
+                '<span class="ld-chip ld-accepted-new" style="background:#ffea46;color:#000">new</span> accepted this '
+                'step <span class="ld-chip ld-accepted" style="background:#bcaf6f;color:#000">old</span> accepted '
+                'earlier <span class="ld-chip ld-committed" style="background:#ffea46;color:#000">ok</span> block committed '
+                '<span class="ld-chip ld-masked">&nbsp;</span> block not started'
                 f'<span class="ld-scale" style="background:linear-gradient(to right, {stops})"></span>'
                 '<span class="ld-scale-labels"><span>0%</span><span>model probability when accepted</span>'
                 '<span>100%</span></span></div>')
