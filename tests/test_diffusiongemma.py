@@ -143,6 +143,21 @@ def test_block_refinement_never_renoises_a_commit(tiny):
             assert sizes[-1] == CANVAS  # its quota commits the whole canvas by the last step
 
 
+def test_two_runs_at_once_on_one_model_each_end_in_their_own_output(tiny):
+    """Each run's worker records only its own passes (the encoder hook sits on the shared model)."""
+    model, tok = tiny
+    a, b = (diffusiongemma.sample(model, tok, MESSAGES, steps=6, gen_length=32, confidence_threshold=None,
+                                  eos_early_stop=False, generator=torch.Generator().manual_seed(seed))
+            for seed in (0, 1))
+    got = {0: [], 1: []}
+    for sa, sb in zip(a, b):  # both workers run at once, interleaved with each other
+        got[0].append(sa)
+        got[1].append(sb)
+    for seed in (0, 1):
+        own = pipeline_run(tiny, seed=seed, steps=6, gen_length=32, confidence_threshold=None, eos_early_stop=False)
+        assert list(got[seed][-1].tokens) == own and len(got[seed]) == 2 * (6 + 1)
+
+
 def test_stop_ends_the_worker_within_one_step(tiny):
     model, tok = tiny
     calls = []

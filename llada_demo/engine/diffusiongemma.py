@@ -39,6 +39,7 @@ the processor's).
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from typing import Iterator
 
@@ -149,11 +150,15 @@ def sample(model, processor, messages: list[dict], *, steps: int = 48, gen_lengt
     recorder = _Recorder(sched, model.config.canvas_length, canvases(model, gen_length), top_k)
 
     def work(emit) -> None:
+        me = threading.get_ident()  # the hook sits on the shared model: other runs' passes are not this run's
+
         def on_step_end(_pipe, _step, step_idx, tensors):
             emit(recorder.step(step_idx, tensors["canvas"]))
             return {}
 
         def on_encode(_module, _args, kwargs):  # the encoder reads the prompt, then each committed canvas
+            if threading.get_ident() != me:
+                return
             if recorder.encoded:
                 emit(recorder.commit(kwargs["input_ids"]))
             recorder.encoded += 1
