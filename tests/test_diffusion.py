@@ -367,3 +367,39 @@ def test_a_llada_2_model_refuses_rules_its_pipeline_lacks(monkeypatch):
     for rule in (dict(entropy_bound=0.5), dict(remdm_number=1)):
         with pytest.raises(ValueError, match="LLaDA 2 runs diffusers' own pipeline"):
             runs.denoise(loaded, "Zox's mother is", steps=16, gen_length=16, block_length=8, **rule)
+
+
+# ---------------------------------------------------------------- the page's numbers (instrument.py)
+
+@pytest.mark.parametrize("vocab", [608, 1300, 4096, 5000])
+def test_top_k_is_torch_topk_and_entropy_is_the_float64_entropy(vocab):
+    from llada_demo.engine.instrument import Scratch, measure, top_k
+
+    g = torch.Generator().manual_seed(vocab)
+    logits = torch.randn(40, vocab, generator=g) * torch.linspace(0.5, 12, 40)[:, None]  # flat to peaked rows
+    logits[:5, 7] = -torch.inf  # a token the model rules out
+    probs = logits.softmax(-1)
+    values, ids = top_k(probs, 5)
+    reference = probs.topk(5, dim=-1)
+    assert torch.equal(values, reference.values) and torch.equal(ids, reference.indices)
+    rows = torch.rand(40, generator=g) < 0.6
+    truth = -(logits.double().softmax(-1) * logits.double().log_softmax(-1).clamp_min(-1e300)).nansum(-1)[rows]
+    scratch = Scratch()
+    for given in (logits, None):  # with the logits, and from the probabilities alone
+        m = measure(probs, probs.argmax(-1), rows, 5, given, scratch)
+        assert torch.equal(m.rows, rows.nonzero()[:, 0])
+        assert torch.equal(m.top_ids, reference.indices[rows]) and torch.equal(m.top_probs, reference.values[rows])
+        assert torch.allclose(m.entropy.double(), truth, atol=2e-6, rtol=0)
+        assert torch.equal(m.probability, probs.gather(-1, probs.argmax(-1)[:, None])[:, 0])
+
+
+def test_steps_carry_the_plain_values_of_one_transfer(diffusion_model):
+    """Whole numbers come back as ints and scores as floats rounded to 4 decimals, as traces store them."""
+    stream = list(diffusion.sample(diffusion_model, prompt(), steps=8, gen_length=16, block_length=8,
+                                   temperature=0.5, mask_id=MASK_ID, generator=torch.Generator().manual_seed(1)))
+    for step in stream:
+        assert all(type(t) is int for t in step.tokens + step.proposals + step.committed)
+        assert all(type(i) is int for ids in step.top_ids for i in ids)
+        numbers = [c for c in step.confidence if c is not None] + list(step.probability) + \
+                  [h for h in step.entropy if h is not None] + [p for ps in step.top_probs for p in ps]
+        assert all(type(x) is float and x == round(x, 4) for x in numbers)

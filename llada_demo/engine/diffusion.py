@@ -19,6 +19,7 @@ called as `model(input_ids, attention_mask=...)` that returns an object with `.l
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Iterator
@@ -26,7 +27,7 @@ from typing import Iterator
 import torch
 import torch.nn.functional as F
 
-from llada_demo.engine.instrument import describe, rounded
+from llada_demo.engine.instrument import Scratch, measure, spread, to_host
 from llada_demo.engine import rules
 from llada_demo.engine.revoke import MAX_REVISIONS, block_plan, remask_lowest
 from llada_demo.engine.rules import commit_above_threshold, commit_entropy_bound, commit_top_k, random_scores
@@ -43,6 +44,7 @@ class Pass:
     guesses: torch.Tensor     # (B, L) the guess at every generated position
     score: torch.Tensor       # (B, L) the score used to pick commits; -inf where not eligible
     probs: torch.Tensor | None  # (B, L, V) softmax of the unperturbed logits, when computed
+    logits: torch.Tensor      # (B, L, V) the unperturbed (guided) logits of the generated positions
     was_masked: torch.Tensor  # (B, L) bool, masked when the forward pass ran (remasked positions included)
     to_commit: torch.Tensor   # (B, L) bool, committed in this step
     remasked: torch.Tensor    # (B, L) bool, committed before this step and sent back to [MASK] in it
@@ -168,7 +170,7 @@ def reverse_process(model, x: torch.Tensor, attention_mask: torch.Tensor | None,
             x[:, P:] = torch.where(to_commit, guesses, x[:, P:])
             if remdm_number is not None:
                 decoded = torch.where(to_commit, rules.low_confidence(probs, guesses), decoded)
-            yield Pass(block, x, guesses, score, probs, is_masked, to_commit, remasked)
+            yield Pass(block, x, guesses, score, probs, logits[:, P:], is_masked, to_commit, remasked)
             i += 1
 
 
@@ -252,25 +254,27 @@ def sample(model, prompt_ids: torch.Tensor, *, steps: int, gen_length: int, bloc
 
 
 def _steps(passes: Iterator[Pass], top_k: int) -> Iterator[Step]:
-    start = time.perf_counter()
+    """One Step per Pass: the page's numbers computed on the device, then copied to the host once."""
+    start, scratch = time.perf_counter(), Scratch()
     for index, p in enumerate(passes):
-        P = p.x.shape[1] - p.guesses.shape[1]
-        score = p.score[0]  # (L,)
-        eligible = score.isfinite()
-        probability, top_ids, top_probs, entropy = describe(p.probs[0], p.guesses[0], p.was_masked[0], top_k)
-        confidence = rounded(torch.where(eligible, score, 0.0))
+        L = p.guesses.shape[1]
+        m = measure(p.probs[0], p.guesses[0], p.was_masked[0], top_k, p.logits[0], scratch)
+        tokens, guesses, committed, remasked, score, probability, where, ids, ps, entropy = to_host(
+            p.x[0, -L:], p.guesses[0], p.to_commit[0], p.remasked[0], p.score[0], m.probability, m.rows,
+            m.top_ids, m.top_probs, m.entropy)
+        top_ids, top_probs, entropies = spread(L, where, ids, ps, entropy, m.top_ids.shape[-1])
         yield Step(
             index=index,
             block=p.block,
-            tokens=tuple(p.x[0, P:].tolist()),
-            committed=tuple(p.to_commit[0].nonzero()[:, 0].tolist()),
-            proposals=tuple(p.guesses[0].tolist()),
-            confidence=tuple(c if ok else None for c, ok in zip(confidence, eligible.tolist())),
-            probability=probability,
+            tokens=tuple(tokens),
+            committed=tuple(pos for pos, c in enumerate(committed) if c),
+            proposals=tuple(guesses),
+            confidence=tuple(c if c > -math.inf else None for c in score),  # -inf: not eligible
+            probability=tuple(probability),
             top_ids=top_ids,
             top_probs=top_probs,
-            entropy=entropy,
+            entropy=entropies,
             nfe=index + 1,
             elapsed=time.perf_counter() - start,
-            remasked=tuple(p.remasked[0].nonzero()[:, 0].tolist()),
+            remasked=tuple(pos for pos, r in enumerate(remasked) if r),
         )
