@@ -229,7 +229,12 @@ def table(rows_: Iterable[Row]) -> str:
             if t not in row.asked:
                 cells.append("-")
                 continue
-            d = "" if row is base or t not in base.asked else f" ({row.right[t] - base.right[t]:+d})"
+            if row is base or t not in base.asked:
+                d = ""
+            elif row.asked[t] == base.asked[t]:
+                d = f" ({row.right[t] - base.right[t]:+d})"
+            else:  # story grammar counts the sentences written, which differ by rule: the share compares
+                d = f" ({row.right[t] / max(1, row.asked[t]):.0%})"
             cells.append(f"{row.right[t]} / {row.asked[t]}{d}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
