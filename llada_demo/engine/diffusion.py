@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from llada_demo.engine.instrument import Scratch, measure, spread, to_host
 from llada_demo.engine import rules
+from llada_demo.engine.cache import BlockwiseLogits, check_cache
 from llada_demo.engine.revoke import MAX_REVISIONS, block_plan, remask_lowest
 from llada_demo.engine.rules import commit_above_threshold, commit_entropy_bound, commit_top_k, random_scores
 from llada_demo.engine.schedule import add_gumbel_noise, block_spans, check_settings, num_transfer_tokens
@@ -102,11 +103,13 @@ def reverse_process(model, x: torch.Tensor, attention_mask: torch.Tensor | None,
                     steps: int, block_length: int, temperature: float, cfg_scale: float, remasking: str,
                     mask_id: int, generator: torch.Generator | None = None, keep_probs: bool = False,
                     threshold: float | None = None, entropy_bound: float | None = None,
-                    remdm_number: int | None = None, max_revisions: int = MAX_REVISIONS) -> Iterator[Pass]:
+                    remdm_number: int | None = None, max_revisions: int = MAX_REVISIONS,
+                    cache: str | None = None) -> Iterator[Pass]:
     """Run the reverse process on canvas x (B, P + L), yielding one `Pass` per forward pass.
 
     x is modified in place and is also what each Pass holds; settings are assumed checked. The decoding
-    rule is picked by the keywords (see `generate`); the loop is the same for all of them.
+    rule is picked by the keywords (see `generate`); the loop is the same for all of them. cache ("prefix"
+    or "dual", `cache.py`) changes only how a pass's logits are computed.
     """
     B, total = x.shape
     P = prompt_length
@@ -118,6 +121,7 @@ def reverse_process(model, x: torch.Tensor, attention_mask: torch.Tensor | None,
     is_given = x != mask_id  # (B, P + L) the prompt (and any given text): hidden in the CFG row
     positions = torch.arange(gen_length, device=x.device)  # (L,)
     revisions = torch.zeros((B, gen_length), dtype=torch.long, device=x.device)  # times each position was remasked
+    cached = None if cache is None else BlockwiseLogits(model, cache)
     for block, (start, end) in enumerate(block_spans(gen_length, block_length)):
         masked_in_block = (x[:, P + start:P + end] == mask_id).sum(1).tolist()
         schedule = [num_transfer_tokens(m, steps_per_block) for m in masked_in_block]  # per row
@@ -125,7 +129,7 @@ def reverse_process(model, x: torch.Tensor, attention_mask: torch.Tensor | None,
         # ReMDM's psi: the probability each token of this block had when it was decoded; inf where nothing
         # was decoded by this run in this block (given text and earlier blocks are never remasked).
         decoded = torch.full((B, gen_length), torch.inf, device=x.device)
-        i = 0
+        i, fresh = 0, True  # fresh: the block's first forward pass (the cache is refreshed there)
         while i < len(plan):
             if adaptive and not (x[:, P + start:P + end] == mask_id).any():
                 break  # Fast-dLLM: the block ends when it is full; `steps` only caps its passes
@@ -140,7 +144,11 @@ def reverse_process(model, x: torch.Tensor, attention_mask: torch.Tensor | None,
                 revisions += remasked
                 decoded = decoded.masked_fill(remasked, torch.inf)
             is_masked = x[:, P:] == mask_id  # (B, L)
-            logits = model_logits(model, x, attention_mask, is_given, cfg_scale, mask_id)  # (B, P + L, V)
+            if cached is None:
+                logits = model_logits(model, x, attention_mask, is_given, cfg_scale, mask_id)  # (B, P + L, V)
+            else:
+                logits = cached(x, attention_mask, P + start, P + end, fresh)  # (B, P + L, V)
+            fresh = False
             # The Gumbel draw covers the whole canvas, as in the official code, so the RNG stream matches.
             guesses, drew_mask = draw(add_gumbel_noise(logits, temperature, generator)[:, P:], mask_id)  # (B, L)
             # Scores and the page's numbers come from the model's own distribution, [MASK] included, as in the
@@ -175,10 +183,11 @@ def reverse_process(model, x: torch.Tensor, attention_mask: torch.Tensor | None,
 
 
 def _checked_canvas(model, prompt: torch.Tensor, *, steps, gen_length, block_length, temperature,
-                    cfg_scale, remasking, mask_id, **rule) -> torch.Tensor:
+                    cfg_scale, remasking, mask_id, cache=None, **rule) -> torch.Tensor:
     """Validate the settings and build the canvas (B, P + L): the prompt, then gen_length masks."""
     check_settings(steps=steps, gen_length=gen_length, block_length=block_length, temperature=temperature,
                    cfg_scale=cfg_scale, remasking=remasking, **rule)
+    check_cache(model, cache, cfg_scale)
     if prompt.dim() != 2:
         raise ValueError(f"The prompt ids must have shape (batch, length), got {tuple(prompt.shape)}.")
     limit = getattr(getattr(model, "config", None), "max_position_embeddings", None)
@@ -195,7 +204,7 @@ def generate(model, prompt: torch.Tensor, *, steps: int = 128, gen_length: int =
              mask_id: int = 126336, attention_mask: torch.Tensor | None = None,
              generator: torch.Generator | None = None, threshold: float | None = None,
              entropy_bound: float | None = None, remdm_number: int | None = None,
-             max_revisions: int = MAX_REVISIONS) -> torch.LongTensor:
+             max_revisions: int = MAX_REVISIONS, cache: str | None = None) -> torch.LongTensor:
     """Token ids (B, P + gen_length) for a batch of (left-padded) prompts (B, P): LLaDA's `generate`.
 
     The decoding rule (`rules.py`, `revoke.py`):
@@ -211,16 +220,19 @@ def generate(model, prompt: torch.Tensor, *, steps: int = 128, gen_length: int =
     - remdm_number=n (ReMDM): on the fixed schedule, after 7/8 of each block's steps, `steps / num_blocks`
       extra passes each remask the n least sure tokens committed in the block (each position at most
       `max_revisions` times) and commit n again; a run takes up to 2 * steps passes.
+    cache: None, or Fast-dLLM's approximate "prefix" or "dual" cache (`cache.py`; the project's own
+    bidirectional model, without CFG); it changes how logits are computed, not the rule.
     """
     rule = dict(threshold=threshold, entropy_bound=entropy_bound, remdm_number=remdm_number, max_revisions=max_revisions)
     x = _checked_canvas(model, prompt, steps=steps, gen_length=gen_length, block_length=block_length,
-                        temperature=temperature, cfg_scale=cfg_scale, remasking=remasking, mask_id=mask_id, **rule)
+                        temperature=temperature, cfg_scale=cfg_scale, remasking=remasking, mask_id=mask_id,
+                        cache=cache, **rule)
     if attention_mask is not None:
         # The generated positions are always attended to.
         attention_mask = torch.cat([attention_mask, torch.ones_like(x[:, prompt.shape[1]:])], dim=-1)
     for _ in reverse_process(model, x, attention_mask, prompt_length=prompt.shape[1], steps=steps,
                              block_length=block_length, temperature=temperature, cfg_scale=cfg_scale,
-                             remasking=remasking, mask_id=mask_id, generator=generator, **rule):
+                             remasking=remasking, mask_id=mask_id, generator=generator, cache=cache, **rule):
         pass
     return x
 
@@ -230,26 +242,28 @@ def sample(model, prompt_ids: torch.Tensor, *, steps: int, gen_length: int, bloc
            mask_id: int, initial: torch.Tensor | None = None, top_k: int = 5,
            generator: torch.Generator | None = None, threshold: float | None = None,
            entropy_bound: float | None = None, remdm_number: int | None = None,
-           max_revisions: int = MAX_REVISIONS) -> Iterator[Step]:
+           max_revisions: int = MAX_REVISIONS, cache: str | None = None) -> Iterator[Step]:
     """Yield one `Step` per forward pass for one prompt (1, P).
 
     initial: optional (1, gen_length) starting content of the generated region, mask_id where the model
     should write (infill); by default the region is all masks, as in LLaDA.
-    The decoding rule's keywords are `generate`'s; `Step.remasked` lists the positions ReMDM took back.
+    The decoding rule's keywords and `cache` are `generate`'s; `Step.remasked` lists the positions ReMDM took back.
     Settings are checked before anything runs: a bad one raises ValueError at the call, not later.
     """
     if prompt_ids.dim() != 2 or prompt_ids.shape[0] != 1:
         raise ValueError(f"sample takes one prompt of shape (1, length), got {tuple(prompt_ids.shape)}; use generate for batches.")
     rule = dict(threshold=threshold, entropy_bound=entropy_bound, remdm_number=remdm_number, max_revisions=max_revisions)
     x = _checked_canvas(model, prompt_ids, steps=steps, gen_length=gen_length, block_length=block_length,
-                        temperature=temperature, cfg_scale=cfg_scale, remasking=remasking, mask_id=mask_id, **rule)
+                        temperature=temperature, cfg_scale=cfg_scale, remasking=remasking, mask_id=mask_id,
+                        cache=cache, **rule)
     if initial is not None:
         if tuple(initial.shape) != (1, gen_length):
             raise ValueError(f"The initial region must have shape (1, {gen_length}), got {tuple(initial.shape)}.")
         x[:, prompt_ids.shape[1]:] = initial.to(x.device)
     passes = reverse_process(model, x, None, prompt_length=prompt_ids.shape[1], steps=steps,
                              block_length=block_length, temperature=temperature, cfg_scale=cfg_scale,
-                             remasking=remasking, mask_id=mask_id, generator=generator, keep_probs=True, **rule)
+                             remasking=remasking, mask_id=mask_id, generator=generator, keep_probs=True,
+                             cache=cache, **rule)
     return _steps(passes, top_k)
 
 

@@ -9,11 +9,19 @@ also follows.
 Importing this module registers the classes with transformers' Auto classes, so a saved folder loads
 offline, without remote code, through `AutoModelForMaskedLM` or `AutoModelForCausalLM`.
 
+The bidirectional model also reuses keys and values across the passes of a block (`BlockCache`), for
+Fast-dLLM's block-wise approximate cache (Wu et al. 2025, arXiv 2505.22618): one pass over the whole
+canvas keeps every layer's keys and values; a later pass feeds only a span of the canvas and attends to
+the span's fresh keys and values with the kept ones of every other position (`engine/cache.py` decides
+when to keep and which span to feed).
+
 What it is not: no training loop (see `train.py`), no sampling (see `diffusion.py`,
 `autoregressive.py`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -77,6 +85,26 @@ def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tenso
     return x * cos + rotated * sin
 
 
+@dataclass
+class BlockCache:
+    """Every layer's keys and values (each (B, H, N, D), rotary applied) for a whole canvas of N tokens.
+
+    Filled by a forward pass with `keep_kv=True`; a pass with `block_cache=` and `span=(start, end)` feeds
+    only the canvas's tokens [start, end) and, in every layer, attends to the kept keys and values of
+    the positions outside the span with the span's own fresh ones. The kept ones were computed when the
+    canvas was as it was then; for a bidirectional model that is an approximation (Fast-dLLM's).
+    """
+
+    keys: list[torch.Tensor] = field(default_factory=list)
+    values: list[torch.Tensor] = field(default_factory=list)
+
+    def around(self, layer: int, k: torch.Tensor, v: torch.Tensor, start: int, end: int):
+        """Keys and values (B, H, N, D) of the whole canvas: the kept ones with [start, end) replaced by k, v."""
+        keys, values = self.keys[layer], self.values[layer]
+        return (torch.cat([keys[:, :, :start], k, keys[:, :, end:]], dim=2),
+                torch.cat([values[:, :, :start], v, values[:, :, end:]], dim=2))
+
+
 class Attention(nn.Module):
     def __init__(self, config: TinyConfig, layer_idx: int):
         super().__init__()
@@ -86,12 +114,19 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(config.hidden_size, 3 * config.hidden_size, bias=False)
         self.o_proj = nn.Linear(config.hidden_size, config.hidden_size, bias=False)
 
-    def forward(self, x, cos, sin, bias, is_causal, cache):
+    def forward(self, x, cos, sin, bias, is_causal, cache, block=None):
         B, T, _ = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)  # 3 x (B, H, T, D)
         q, k = rotate(q, cos, sin), rotate(k, cos, sin)
         if cache is not None:
             k, v = cache.update(k, v, self.layer_idx)  # (B, H, past + T, D)
+        if block is not None:
+            block_cache, span = block
+            if span is None:  # keeping: this pass sees the whole canvas
+                block_cache.keys.append(k)
+                block_cache.values.append(v)
+            else:  # reusing: the span's queries see every position, kept ones outside the span
+                k, v = block_cache.around(self.layer_idx, k, v, *span)  # (B, H, N, D)
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, is_causal=is_causal)  # (B, H, T, D)
         return self.o_proj(y.transpose(1, 2).reshape(B, T, -1))
 
@@ -115,8 +150,8 @@ class Block(nn.Module):
         self.mlp_norm = RMSNorm(config.hidden_size, config.rms_norm_eps)
         self.mlp = MLP(config)
 
-    def forward(self, x, cos, sin, bias, is_causal, cache):
-        x = x + self.attn(self.attn_norm(x), cos, sin, bias, is_causal, cache)
+    def forward(self, x, cos, sin, bias, is_causal, cache, block=None):
+        x = x + self.attn(self.attn_norm(x), cos, sin, bias, is_causal, cache, block)
         return x + self.mlp(self.mlp_norm(x))
 
 
@@ -167,11 +202,20 @@ class TinyTransformer(PreTrainedModel, GenerationMixin):
     def forward(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None,
                 position_ids: torch.LongTensor | None = None, past_key_values: Cache | None = None,
                 use_cache: bool | None = None, labels: torch.LongTensor | None = None,
+                keep_kv: bool = False, block_cache: BlockCache | None = None, span: tuple[int, int] | None = None,
                 **kwargs) -> CausalLMOutputWithPast:
+        """The usual forward pass; for the bidirectional model also the block cache's two kinds of pass:
+        keep_kv=True returns every layer's keys and values as `past_key_values` (a `BlockCache`);
+        block_cache=... with span=(start, end) takes input_ids = the canvas's tokens [start, end) and
+        attention_mask (if any) for the whole canvas, and returns logits for the span only."""
         causal = self.config.causal
         B, T = input_ids.shape  # (B, T)
         if use_cache and not causal:
             raise ValueError("The bidirectional (diffusion) model has no KV cache: every step sees the whole canvas.")
+        if (keep_kv or block_cache is not None) and causal:
+            raise ValueError("The block cache is for the bidirectional (diffusion) model; the causal one has its KV cache.")
+        if block_cache is not None:
+            return self._span_forward(input_ids, attention_mask, block_cache, span)
         if use_cache and past_key_values is None:
             past_key_values = DynamicCache()
         cache = past_key_values if (causal and past_key_values is not None) else None
@@ -186,15 +230,45 @@ class TinyTransformer(PreTrainedModel, GenerationMixin):
         cos, sin = rotary(position_ids, self.config.hidden_size // self.config.num_attention_heads,
                           self.config.rope_theta, x.dtype)
         bias, is_causal = attention_bias(attention_mask, T, past, causal, input_ids.device)
+        kept = BlockCache() if keep_kv else None
         for block in self.layers:
-            x = block(x, cos, sin, bias, is_causal, cache)
+            x = block(x, cos, sin, bias, is_causal, cache, None if kept is None else (kept, None))
         logits = self.lm_head(self.norm(x))  # (B, T, V)
+        if kept is not None:
+            return CausalLMOutputWithPast(logits=logits, past_key_values=kept)
         loss = None
         if labels is not None:
             # Next-token loss for the causal model (labels = input_ids, shifted here); train.py computes
             # the diffusion loss itself.
             loss = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=-100)
         return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=cache if use_cache else None)
+
+
+    def _span_forward(self, span_ids: torch.LongTensor, attention_mask: torch.Tensor | None, block_cache: BlockCache,
+                      span: tuple[int, int]) -> CausalLMOutputWithPast:
+        """Logits (B, end - start, V) for the canvas's span [start, end), its tokens `span_ids`, attending to
+        the kept keys and values of every other position."""
+        start, end = span
+        B, T = span_ids.shape  # (B, end - start)
+        N = block_cache.keys[0].shape[2]
+        if T != end - start or not 0 <= start < end <= N:
+            raise ValueError(f"The span [{start}, {end}) and its {T} tokens do not fit a kept canvas of {N} tokens.")
+        if attention_mask is not None:  # positions count real tokens only, as in the whole-canvas pass
+            position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, start:end]
+        else:
+            position_ids = torch.arange(start, end, device=span_ids.device)[None].expand(B, T)
+        x = self.embed_tokens(span_ids)  # (B, T, C)
+        cos, sin = rotary(position_ids, self.config.hidden_size // self.config.num_attention_heads,
+                          self.config.rope_theta, x.dtype)
+        bias, _ = attention_bias(attention_mask, T, N - T, False, span_ids.device)  # keys: all N positions
+        for block in self.layers:
+            x = block(x, cos, sin, bias, False, None, (block_cache, span))
+        return CausalLMOutputWithPast(logits=self.lm_head(self.norm(x)))
+
+    @property
+    def supports_block_cache(self) -> bool:
+        """Whether `keep_kv` / `block_cache` passes are available (the bidirectional model only)."""
+        return not self.config.causal
 
 
 AutoConfig.register(TinyConfig.model_type, TinyConfig, exist_ok=True)
