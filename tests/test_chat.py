@@ -168,3 +168,33 @@ def test_a_person_sees_the_conversation_and_the_reply_on_the_canvas(tmp_path):
             browser.close()
     finally:
         demo.close()
+
+
+def test_zerogpu_lends_a_gpu_to_every_model_function_of_the_backend():
+    import dataclasses
+
+    lent = []
+
+    def fake_gpu(duration):
+        def decorate(fn):
+            def call(*args, **kwargs):
+                lent.append(fn.__name__)
+                return fn(*args, **kwargs)
+            return call
+        return decorate
+
+    def stream(*args, **kwargs):
+        yield "frame"
+
+    def objective(*args, **kwargs):
+        return "draw"
+
+    # Every callable field but the limits is a model function; a new one must be listed in zerogpu.
+    names = [f.name for f in dataclasses.fields(views.Backend) if f.name != "limits"]
+    assert sorted(names) == sorted(zerogpu.STREAMS + zerogpu.CALLS)
+    functions = {name: objective if name in zerogpu.CALLS else stream for name in names}
+    backend = zerogpu.wrap(views.Backend(**functions), gpu=fake_gpu)
+    for name in names:
+        result = getattr(backend, name)("p", steps=4, gen_length=4)
+        assert (result if name in zerogpu.CALLS else list(result)) == ("draw" if name in zerogpu.CALLS else ["frame"])
+    assert sorted(lent) == sorted(functions[name].__name__ for name in names)

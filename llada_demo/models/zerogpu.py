@@ -50,10 +50,33 @@ def on_gpu(stream: Callable, gpu=None) -> Callable:
     return gpu(duration=duration)(run)
 
 
+def call_on_gpu(function: Callable, gpu=None) -> Callable:
+    """`function` (one answer, not a stream) run inside a `spaces.GPU` call of the base duration."""
+    if gpu is None:
+        import spaces
+        gpu = spaces.GPU
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        return function(*args, **kwargs)
+
+    return gpu(duration=BASE_S)(run)
+
+
+# The backend's model functions (web/views.Backend): streams of Traces or rows, and one plain call.
+STREAMS = ("denoise", "compare", "infill", "steer", "frontier", "compare_strategies")
+CALLS = ("objective",)
+
+
 def wrap(backend, gpu=None):
     """The backend with every model function on a lent GPU when `spaces` is present (or `gpu` is given)."""
     if gpu is None and not available():
         return backend
-    changes = {f.name: on_gpu(getattr(backend, f.name), gpu) for f in dataclasses.fields(backend)
-               if f.name in ("denoise", "compare", "infill") and getattr(backend, f.name) is not None}
+    changes = {}
+    for f in dataclasses.fields(backend):
+        function = getattr(backend, f.name)
+        if function is not None and f.name in STREAMS:
+            changes[f.name] = on_gpu(function, gpu)
+        elif function is not None and f.name in CALLS:
+            changes[f.name] = call_on_gpu(function, gpu)
     return dataclasses.replace(backend, **changes)
