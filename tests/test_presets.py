@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 import torch
 
-from llada_demo.engine import autoregressive, diffusion
+from llada_demo.engine import autoregressive, diffusion, diffusiongemma
 from llada_demo import models
 from llada_demo.engine.text import answer_text, prompt_ids
 from tests.standins.families import FAMILIES, put_in_cache
@@ -36,16 +36,22 @@ def test_preset_loads_offline_from_the_cache(tmp_path, small_presets, preset):
         assert tok.convert_ids_to_tokens(loaded.mask_id) in models.MASK_TOKENS
     # The end of a reply: end-of-text and the family's end-of-turn token.
     ends = set(tok.convert_ids_to_tokens(list(loaded.eos_ids)))
-    assert ends & {"<|eot_id|>", "<|im_end|>", "<|role_end|>", "[SEP]"}, ends
+    assert ends & {"<|eot_id|>", "<|im_end|>", "<|role_end|>", "[SEP]", "<turn|>"}, ends
     assert loaded.source == preset.source and snapshot.is_dir()
 
     ids = prompt_ids(tok, "w1 w2 w3", loaded.chat, history=(("w4", "w5 w6"),) if loaded.chat else ())
     if loaded.chat:  # the template wraps both turns and opens the assistant's
         text = tok.decode(ids)
         assert "w4" in text and "w5 w6" in text and text.rstrip().endswith(("assistant <|end_header_id|>",
-                                                                            "assistant", "</role>", "assistant :"))
+                                                                            "assistant", "</role>", "assistant :",
+                                                                            "<|turn> model"))
     x = torch.tensor([ids])
-    if loaded.kind == models.DIFFUSION:
+    if diffusiongemma.serves(loaded.model):  # uniform noise, through diffusers' pipeline and its chat template
+        steps = list(diffusiongemma.sample(loaded.model, tok, [{"role": "user", "content": "w1 w2 w3"}], steps=4,
+                                           gen_length=8))
+        assert steps[-1].committed and diffusiongemma.NOT_DRAWN not in steps[-1].tokens[:8]
+        steps = [dataclasses.replace(steps[-1], tokens=tuple(ids) + steps[-1].tokens)]  # as below: prompt first
+    elif loaded.kind == models.DIFFUSION:
         steps = list(diffusion.sample(loaded.model, x, steps=4, gen_length=8, block_length=8, mask_id=loaded.mask_id))
         assert len(steps) == 4 and loaded.mask_id not in steps[-1].tokens
     else:
