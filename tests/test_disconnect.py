@@ -63,7 +63,10 @@ def passes_settle(model, within_s: float = 3.0) -> int:
 
 def test_a_dropped_connection_stops_the_run(server):
     url, model = server
-    body = {"data": ["w1 w2 w3", 120, 120, 120, "low_confidence", 0.0, 0.0, 0, True]}
+    from gradio_client import Client
+    parameters = Client(url, verbose=False).view_api(return_format="dict", print_info=False)["named_endpoints"]["/denoise"]["parameters"]
+    given = ["w1 w2 w3", 120, 120, 120, "low_confidence", 0.0, 0.0, 0, True]  # the later inputs at their defaults
+    body = {"data": given + [p.get("parameter_default") for p in parameters[len(given):]]}
     event = httpx.post(f"{url}/gradio_api/call/denoise", json=body, timeout=10).json()["event_id"]
     start = model.passes
     with httpx.stream("GET", f"{url}/gradio_api/call/denoise/{event}", timeout=30) as stream:
