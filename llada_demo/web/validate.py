@@ -41,12 +41,15 @@ def run_settings(limits_: Limits, prompt, gen_length, steps, block_length, tempe
     count = lambda: limits.whole(steps, "number of steps", 1, limits_.max_steps)  # noqa: E731
     block = lambda: limits.whole(block_length, "block length", 1, limits_.max_gen_length)  # noqa: E731
     whole = all(verdict(c)["is_valid"] for c in (length, count, block))
+    tiles = lambda: limits.check_blocks(gen_length=int(gen_length), block_length=int(block_length))  # noqa: E731
+    # The steps rule counts blocks, so it speaks only once the blocks tile (a block longer than the
+    # length makes zero blocks); until then the block length carries the one message.
+    tiled = whole and verdict(tiles)["is_valid"]
     return [verdict(lambda: limits.text(prompt, "prompt", limits_.max_prompt_chars, empty)),
             verdict(length),
-            verdict(lambda: (count(), whole and limits.check_steps(steps=int(steps), gen_length=int(gen_length),
+            verdict(lambda: (count(), tiled and limits.check_steps(steps=int(steps), gen_length=int(gen_length),
                                                                    block_length=int(block_length)))),
-            verdict(lambda: (block(), whole and limits.check_blocks(gen_length=int(gen_length),
-                                                                    block_length=int(block_length)))),
+            verdict(lambda: (block(), whole and tiles())),
             verdict(lambda: limits.number(temperature, "temperature", 0.0, limits.MAX_TEMPERATURE)),
             verdict(lambda: limits.seed(seed))]
 
