@@ -1,11 +1,12 @@
 """Start the demo: read settings, load the model, build the page, serve it on port 7860.
 
-    python app.py [--model auto] [--ar auto] [--host 127.0.0.1] [--port 7860]
+    python app.py [--model auto] [--ar auto] [--versus none] [--host 127.0.0.1] [--port 7860]
 
 Settings come from flags or the environment: --port / GRADIO_SERVER_PORT, --host / GRADIO_SERVER_NAME,
 --model / LLADA_DEMO_MODEL and --ar / LLADA_DEMO_AR (a preset name, an allowlisted hub id or a local
 folder; "auto": LLaDA-8B-Instruct and an AR peer on a CUDA GPU with room for them, else the shipped tiny
-pair), --cache-dir / HF_HUB_CACHE (where downloaded weights are), --allow / LLADA_DEMO_ALLOW (more hub
+pair), --versus / LLADA_DEMO_VERSUS (a second diffusion model for the comparison tab, e.g. diffusiongemma
+beside LLaDA: masking and uniform noise side by side; none by default), --cache-dir / HF_HUB_CACHE (where downloaded weights are), --allow / LLADA_DEMO_ALLOW (more hub
 ids the operator permits), --trust-remote-code. A model that cannot be loaded (weights not downloaded
 while offline, too big for this machine) gives way to the shipped tiny pair, and the page says why;
 without the shipped pair on disk, to an untrained random tiny model.
@@ -39,6 +40,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--ar", default=env("LLADA_DEMO_AR", "auto"),
                    help="autoregressive model for the comparison (a preset, hub id or folder); 'none' for no "
                         "comparison; auto: the AR peer that fits beside the diffusion model")
+    p.add_argument("--versus", default=env("LLADA_DEMO_VERSUS", "none"),
+                   help="a second diffusion model for the comparison tab (a preset, hub id or folder), e.g. "
+                        "diffusiongemma beside LLaDA-8B-Instruct: masking and uniform noise side by side")
     p.add_argument("--cache-dir", default=env("HF_HUB_CACHE"),
                    help="Hugging Face cache with downloaded weights (python -m llada_demo.models.download)")
     p.add_argument("--allow", action="append", default=[], help="a hub id the operator permits (repeatable)")
@@ -145,7 +149,7 @@ def shipped_plan(args) -> tuple[str, str] | None:
     from llada_demo.models import zerogpu
 
     model = SHIPPED[0] if args.model == "auto" and no_gpu_here() else args.model
-    if model != SHIPPED[0] or zerogpu.available():
+    if model != SHIPPED[0] or zerogpu.available() or getattr(args, "versus", "none") != "none":
         return None
     return model, ("none" if args.ar == "none" else SHIPPED[1])  # beside the tiny model only its twin (load_ar)
 
@@ -206,12 +210,36 @@ class Models:
     about: str  # the "How it works" tab's "Running now" paragraph
     loaded: object  # models.Loaded: the diffusion model
     ar: object  # models.Loaded or None
+    versus: object = None  # models.Loaded: a second diffusion model for the comparison tab, or None
+    uniform_noise: bool = False  # the diffusion model diffuses by uniform noise (DiffusionGemma), not masks
+
+
+def load_versus(args, loaded):
+    """The second diffusion model for the comparison tab, or None (with the reason) when it cannot be had."""
+    from llada_demo.models import DIFFUSION
+
+    name = getattr(args, "versus", "none")
+    if name in ("none", ""):
+        return None, ""
+    try:
+        second = _load(name, args)
+    except (OSError, ValueError) as err:
+        return None, f" No second diffusion model: {err}"
+    if second.kind != DIFFUSION:
+        return None, f" No second diffusion model: {second.name} is {second.kind}, not a diffusion model."
+    return second, ""
+
+
+def kind_of_noise(loaded) -> str:
+    from llada_demo.engine import diffusiongemma
+
+    return "uniform noise" if diffusiongemma.serves(loaded.model) else "masking"
 
 
 def models(args, world=None) -> Models:
     """Load the models (falling back as `load_diffusion` says) and bind the page's functions to them."""
     from llada_demo.tinyworld import corpus
-    from llada_demo.engine import lesson, runs
+    from llada_demo.engine import diffusiongemma, lesson, runs
     from llada_demo.engine.limits import from_args
     from llada_demo.models import zerogpu
     from llada_demo.web.views import Backend
@@ -222,30 +250,39 @@ def models(args, world=None) -> Models:
     limits = from_args(args)
     loaded, problem = load_diffusion(args)
     ar, ar_problem = load_ar(args, loaded.name)
+    versus, versus_problem = load_versus(args, loaded)
     note = (f"Diffusion model: **{loaded.name}**, {loaded.parameters / 1e6:.1f} M parameters on {loaded.device}: "
             f"{problem}{loaded.description}."
-            + (f" Autoregressive twin: **{ar.name}**, {ar.parameters / 1e6:.1f} M parameters." if ar else ar_problem))
+            + (f" Autoregressive twin: **{ar.name}**, {ar.parameters / 1e6:.1f} M parameters." if ar else ar_problem)
+            + (f" Beside it in the comparison: **{versus.name}** ({kind_of_noise(versus)})." if versus
+               else versus_problem))
     about = "### Running now\n" + "\n".join(
         f"- **{m.name}** ({m.kind}): {m.parameters:,} parameters on {m.device}; {m.description}; "
-        f"weights from `{shown_path(m.source)}`." for m in (loaded, ar) if m is not None)
-    backend = Backend(denoise=functools.partial(runs.denoise, loaded, max_prompt_tokens=limits.max_prompt_tokens),
-                      compare=(functools.partial(runs.compare, loaded, ar, max_prompt_tokens=limits.max_prompt_tokens)
-                               if ar else None),
-                      infill=functools.partial(runs.infill, loaded, max_prompt_tokens=limits.max_prompt_tokens),
-                      compare_strategies=functools.partial(runs.compare_strategies, loaded,
-                                                           max_prompt_tokens=limits.max_prompt_tokens),
-                      objective=functools.partial(lesson.draw, loaded, ar), limits=limits,
-                      steer=functools.partial(runs.continue_from, loaded, max_prompt_tokens=limits.max_prompt_tokens))
+        f"weights from `{shown_path(m.source)}`." for m in (loaded, ar, versus) if m is not None)
+    bound = functools.partial(functools.partial, max_prompt_tokens=limits.max_prompt_tokens)
+    # A uniform-noise model (DiffusionGemma) has no [MASK]: infill (blanks are masks), the masked training
+    # objective, LLaDA's decoding rules side by side and steering (an edited canvas of masks) do not apply.
+    uniform = diffusiongemma.serves(loaded.model)
+    masks = not uniform
+    backend = Backend(denoise=bound(runs.denoise, loaded),
+                      compare=bound(runs.compare, loaded, ar) if ar else None,
+                      infill=bound(runs.infill, loaded) if masks else None,
+                      compare_strategies=bound(runs.compare_strategies, loaded) if masks else None,
+                      objective=functools.partial(lesson.draw, loaded, ar) if masks else None, limits=limits,
+                      steer=bound(runs.continue_from, loaded) if masks else None,
+                      versus=bound(runs.compare_models, loaded, versus) if versus else None)
     backend = zerogpu.wrap(backend)  # on a ZeroGPU Space each run holds a lent GPU; elsewhere unchanged
     tiny = loaded.name.startswith(("tiny", "random"))
     if tiny and ar:
         world = world or corpus.build_world(0)
         from llada_demo.tinyworld import strategies
         backend = replace(backend, frontier=functools.partial(strategies.page_rows, loaded, ar, world))
-    return Models(backend, reversal_backend(loaded, ar, world) if tiny and ar else None, note, about, loaded, ar)
+    return Models(backend, reversal_backend(loaded, ar, world) if tiny and ar else None, note, about, loaded, ar,
+                  versus, uniform)
 
 
-def page_config(name: str, limits, note: str, about: str, chat: bool, world):
+def page_config(name: str, limits, note: str, about: str, chat: bool, world, uniform_noise: bool = False,
+                versus: tuple[str, ...] = ()):
     """The page's settings: the preset's defaults within the operator's limits (the sliders stop there)."""
     from llada_demo.tinyworld import corpus
     from llada_demo.models import PRESETS
@@ -261,7 +298,7 @@ def page_config(name: str, limits, note: str, about: str, chat: bool, world):
                       gen_length=min(defaults.get("gen_length", 48), limits.max_gen_length),
                       steps=min(defaults.get("steps", 48), limits.max_steps, limits.max_gen_length),
                       block_length=min(defaults.get("block_length", 48), limits.max_gen_length), chat=chat,
-                      max_length=limits.max_gen_length)
+                      max_length=limits.max_gen_length, uniform_noise=uniform_noise, versus=versus)
 
 
 def training_examples(world) -> tuple[str, ...]:
@@ -328,7 +365,9 @@ def build(args, limits):
     world = corpus.build_world(0)
     m = models(args, world)
     tiny = m.loaded.name.startswith(("tiny", "random"))
-    config = page_config(m.loaded.name, limits, m.note, m.about, m.loaded.chat, world if tiny else None)
+    versus = tuple(f"{x.name} ({kind_of_noise(x)})" for x in (m.loaded, m.versus)) if m.versus else ()
+    config = page_config(m.loaded.name, limits, m.note, m.about, m.loaded.chat, world if tiny else None,
+                         uniform_noise=m.uniform_noise, versus=versus)
     demo = build_demo(m.backend, config, m.reversal)
     # Runs of the model share one concurrency group (concurrency_id="model" in ui.py); the queue is bounded
     # (and set explicitly: on ZeroGPU it would default to 1), so a crowd is told at once that the demo is full.

@@ -199,6 +199,19 @@ def compare_strategies(loaded: Loaded, prompt: str, rule_a: dict, rule_b: dict, 
     return lockstep(a, b)
 
 
+def compare_models(first: Loaded, second: Loaded, prompt: str, *, steps: int, gen_length: int, block_length: int,
+                   temperature: float = 0.0, seed: int = 0,
+                   max_prompt_tokens: int | None = None) -> Iterator[tuple[Trace, Trace]]:
+    """The same prompt through two diffusion models, in lockstep by forward pass: LLaDA's masking beside
+    DiffusionGemma's uniform noise, say. Each model runs its own sampler with its own defaults (`denoise`):
+    for a block-diffusion model with a canvas of its own, `steps` caps the denoising steps per block and
+    `block_length` is its canvas. Both are checked before the first pass."""
+    a, b = (denoise(model, prompt, steps=steps, gen_length=gen_length, block_length=block_length,
+                    temperature=temperature, seed=seed, max_prompt_tokens=max_prompt_tokens)
+            for model in (first, second))
+    return lockstep(a, b)
+
+
 BLANK = re.compile(r"_{3,}|\[MASK\]")
 
 

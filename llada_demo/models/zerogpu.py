@@ -64,7 +64,7 @@ def call_on_gpu(function: Callable, gpu=None) -> Callable:
 
 
 # The backend's model functions (web/views.Backend): streams of Traces or rows, and one plain call.
-STREAMS = ("denoise", "compare", "infill", "steer", "frontier", "compare_strategies")
+STREAMS = ("denoise", "compare", "infill", "steer", "frontier", "compare_strategies", "versus")
 CALLS = ("objective",)
 
 

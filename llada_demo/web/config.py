@@ -25,3 +25,4 @@ class PageConfig:
     max_length: int = 192
     chat: bool = False  # an instruct model: the Denoise tab keeps a conversation (see chat.py)
     uniform_noise: bool = False  # a uniform-noise model (DiffusionGemma): the Denoise tab shows its settings
+    versus: tuple[str, ...] = ()  # two diffusion models side by side (app.py --versus): their headings

@@ -32,8 +32,8 @@ def build_demo(backend: views.Backend, config: PageConfig = PageConfig(), revers
         header = gr.Markdown(f"# {config.title}\n{config.model_note}", elem_id="model-note")
         with gr.Tab("Denoise", elem_id="tab-denoise"):
             denoise.build(backend, config)
-        if backend.compare is not None or backend.compare_strategies is not None:
-            with gr.Tab("Diffusion vs autoregressive", elem_id="tab-compare"):
+        if backend.compare is not None or backend.compare_strategies is not None or backend.versus is not None:
+            with gr.Tab("Diffusion vs autoregressive" if backend.compare else "Compare", elem_id="tab-compare"):
                 compare.build(backend, config)
         if reversal is not None:
             with gr.Tab("Reversal", elem_id="tab-reversal"):

@@ -47,7 +47,7 @@ FIXED_RULE = "fixed schedule"
 DECODING_RULES = {FIXED_RULE: None, "threshold τ (Fast-dLLM)": "threshold",
                   "entropy bound γ (EB-sampler)": "entropy_bound", "ReMDM remasking": "remdm_number"}
 KNOB_RANGES = {"threshold": (0.05, 1.0), "entropy_bound": (0.001, 10.0)}
-COMPARE_MODES = ("diffusion vs autoregressive", "two diffusion strategies")
+COMPARE_MODES = ("diffusion vs autoregressive", "two diffusion strategies", "two diffusion models")
 DEFAULT_SIDE = ("low_confidence", FIXED_RULE, 0.9, 0.5, 1)  # a comparison side no one set: LLaDA's own
 
 
@@ -67,6 +67,8 @@ class Backend:
     objective: Callable[..., tuple] | None = None
     # (trace, step index, [(position, token id)], parent=) -> Traces with a growing branch: runs.continue_from
     steer: Callable[..., Iterator[Trace]] | None = None
+    # (prompt, steps=, ...) -> two diffusion models (masking and uniform noise, say) in lockstep: runs.compare_models
+    versus: Callable[..., Iterator[tuple[Trace, Trace]]] | None = None
 
 
 def loading_views(title: str, note: Callable[[], tuple[str, str, bool]]) -> tuple:
@@ -101,6 +103,8 @@ def figures(trace: Trace, upto: int | None = None) -> tuple:
 
 def finished(trace: Trace) -> bool:
     """The run's last frame: as many steps as it was given (an AR run may stop earlier at end-of-text)."""
+    if trace.settings.get("noise") == "uniform":  # DiffusionGemma: `steps` is its most; it may stop earlier,
+        return len(trace.steps) >= int(trace.settings.get("steps", 0))  # and the frames then plot once more
     if trace.steps and render.stopped_at(trace, trace.steps[-1]) < len(trace.steps[-1].tokens):
         return True
     adaptive = any(trace.settings.get(k) is not None for k in ("threshold", "entropy_bound", "remdm_number"))
@@ -138,16 +142,25 @@ def denoise_frames(backend: Backend, prompt, gen_length, steps, block_length, re
         s.update(decoding_rule(backend.limits, rule, threshold, entropy_bound, remdm_number))
         stream = backend.denoise(s.pop("prompt"), cfg_scale=cfg_scale, remasking=remasking, **s)
         last_plot = time.perf_counter()  # not on the first frame: it must reach the page at once
-        plotted = (None,) * 4
+        plotted, plotted_for, trace = (None,) * 4, None, None
         for trace in stream:
-            n = len(trace.steps)
             now = time.perf_counter()
             if now - last_plot >= PLOT_EVERY_S or finished(trace):
-                plotted, last_plot = figures(trace), now
-            yield (canvas_html(trace, n - 1, show_guesses=bool(show_guesses)), status_text(trace, n - 1),
-                   gr.update(maximum=n, value=n), trace, *plotted)
+                plotted, plotted_for, last_plot = figures(trace), trace, now
+            yield frame(trace, show_guesses, plotted)
+        if trace is not None and plotted_for is not trace:
+            # A run that ended before `finished` could tell (DiffusionGemma's adaptive stop, a fault's last
+            # frame): the last frame once more, with plots of the whole run.
+            yield frame(trace, show_guesses, figures(trace))
     except (ValueError, RunFailed) as err:
         raise error(err) from None
+
+
+def frame(trace: Trace, show_guesses, plotted: tuple) -> tuple:
+    """The Denoise tab's outputs for a trace's last step: canvas, status, slider, trace, plots."""
+    n = len(trace.steps)
+    return (canvas_html(trace, n - 1, show_guesses=bool(show_guesses)), status_text(trace, n - 1),
+            gr.update(maximum=n, value=n), trace, *plotted)
 
 
 def paced_frames(frames: Callable[..., Iterator[tuple]], *args) -> Iterator[tuple]:
@@ -268,8 +281,8 @@ def compare_frames(backend: Backend, prompt, gen_length, steps, block_length, te
                    mode=COMPARE_MODES[0], *rules) -> Iterator[tuple]:
     """Both panes per frame, one forward pass of each side, and the tokens-per-pass chart.
 
-    mode: diffusion vs autoregressive (the diffusion side under rule A), or two diffusion strategies (A and
-    B, same model and prompt). rules: for A then B, (remasking, rule, threshold, entropy_bound, remdm_number);
+    mode: diffusion vs autoregressive (the diffusion side under rule A), two diffusion strategies (A and
+    B, same model and prompt), or two diffusion models (each under its own sampler's rule). rules: for A then B, (remasking, rule, threshold, entropy_bound, remdm_number);
     missing ones are LLaDA's fixed schedule with low_confidence."""
     try:
         mode = limits.choice(mode, "comparison", COMPARE_MODES)
@@ -283,21 +296,34 @@ def compare_frames(backend: Backend, prompt, gen_length, steps, block_length, te
                 raise ValueError("No autoregressive model is loaded, so there is nothing to compare with; "
                                  "compare two diffusion strategies instead.")
             stream, names = backend.compare(s.pop("prompt"), **s, **rule_a), ("diffusion", "autoregressive")
-        else:
+        elif mode == COMPARE_MODES[1]:
             if backend.compare_strategies is None:
                 raise ValueError("This page cannot run two strategies side by side.")
             stream = backend.compare_strategies(s.pop("prompt"), rule_a, rule_b, **s)
             names = (f"A: {rule_name(rule_a)}", f"B: {rule_name(rule_b)}")
+        else:
+            if backend.versus is None:
+                raise ValueError("Only one diffusion model is loaded; the operator starts the app with --versus "
+                                 "to put a second one beside it.")
+            stream, names = backend.versus(s.pop("prompt"), **s), None  # named after the models, below
         last_plot = time.perf_counter()  # not on the first frame: it must reach the page at once
-        chart = None
-        for d, a in stream:
+        chart, charted, pair = None, None, None
+        for pair in stream:
+            names = names or (pair[0].model, pair[1].model)
             now = time.perf_counter()
-            if now - last_plot >= PLOT_EVERY_S or (finished(d) and finished(a)):
-                chart, last_plot = plots.tokens_vs_passes(d, a, names), now
-            yield (canvas_html(d, len(d.steps) - 1), status_text(d, len(d.steps) - 1),
-                   canvas_html(a, len(a.steps) - 1), status_text(a, len(a.steps) - 1), chart)
+            if now - last_plot >= PLOT_EVERY_S or (finished(pair[0]) and finished(pair[1])):
+                chart, charted, last_plot = plots.tokens_vs_passes(*pair, names), pair, now
+            yield (*panes(*pair), chart)
+        if pair is not None and charted is not pair:  # ended before `finished` could tell: chart the whole run
+            yield (*panes(*pair), plots.tokens_vs_passes(*pair, names))
     except (ValueError, RunFailed) as err:
         raise error(err) from None
+
+
+def panes(d: Trace, a: Trace) -> tuple:
+    """The comparison's two canvases and statuses at each side's last step."""
+    return (canvas_html(d, len(d.steps) - 1), status_text(d, len(d.steps) - 1),
+            canvas_html(a, len(a.steps) - 1), status_text(a, len(a.steps) - 1))
 
 
 def infill_frames(backend: Backend, text, temperature, seed, show_guesses) -> Iterator[tuple]:

@@ -1,5 +1,6 @@
 """The comparison tab: the same prompt through the diffusion and the autoregressive model, pass by pass, or
-through the diffusion model under two decoding rules (A and B: each side its score, rule and knob).
+through the diffusion model under two decoding rules (A and B: each side its score, rule and knob), or
+through two diffusion models (LLaDA's masking beside DiffusionGemma's uniform noise, when both are loaded).
 
 What it is not: no views (views.py), no model.
 """
@@ -18,7 +19,27 @@ from llada_demo.web.tabs.decoding import rule_controls
 from llada_demo.web.tabs.widgets import text_and_buttons
 
 HEADERS = {views.COMPARE_MODES[0]: ("#### Diffusion (LLaDA-style)", "#### Autoregressive (left to right)"),
-           views.COMPARE_MODES[1]: ("#### Diffusion, rule A", "#### Diffusion, rule B")}
+           views.COMPARE_MODES[1]: ("#### Diffusion, rule A", "#### Diffusion, rule B"),
+           views.COMPARE_MODES[2]: ("#### First diffusion model", "#### Second diffusion model")}
+
+
+def headers(config: PageConfig) -> dict:
+    """The panes' headings per mode; two diffusion models are named (and their kind of noise said)."""
+    if not config.versus:
+        return HEADERS
+    return {**HEADERS, views.COMPARE_MODES[2]: tuple(f"#### {name}" for name in config.versus)}
+
+
+def offered(backend: views.Backend) -> list[str]:
+    """The comparisons this page can run, in COMPARE_MODES order."""
+    have = (backend.compare, backend.compare_strategies, backend.versus)
+    return [m for m, function in zip(views.COMPARE_MODES, have) if function is not None]
+
+
+def rules_shown(mode: str, side: str) -> bool:
+    """Rule A sets the diffusion side against the AR model and the first of two strategies; rule B only the
+    second strategy. Two models each run their own sampler's rule, so neither is shown."""
+    return mode == views.COMPARE_MODES[1] or (side == "a" and mode == views.COMPARE_MODES[0])
 
 
 def build(backend: views.Backend, config: PageConfig):
@@ -32,22 +53,22 @@ def build(backend: views.Backend, config: PageConfig):
         block_length = gr.Slider(1, config.max_length, value=config.block_length, step=1, label="Diffusion block length")
         temperature = gr.Slider(0, 2, value=0.0, step=0.05, label="Temperature")
         seed = gr.Number(value=0, precision=0, label="Seed")
-    modes = [m for m in views.COMPARE_MODES if m != views.COMPARE_MODES[0] or backend.compare is not None]
+    modes, titles = offered(backend), headers(config)
     mode = gr.Radio(modes, value=modes[0], label="Compare", elem_id="compare-mode")
     sides = []
     for side in ("a", "b"):
-        with gr.Group(visible=side == "a" or modes[0] == views.COMPARE_MODES[1]) as group:
+        with gr.Group(visible=rules_shown(modes[0], side)) as group:
             score = gr.Radio(list(REMASKING), value="low_confidence", label=f"Rule {side.upper()}: score",
                              elem_id=f"compare-{side}-remasking")
             rule, knobs = rule_controls(f"compare-{side}", f"Rule {side.upper()}: decoding rule")
         sides.append((group, [score, rule, *knobs]))
     with gr.Row():
         with gr.Column():
-            left = gr.Markdown(HEADERS[modes[0]][0])
+            left = gr.Markdown(titles[modes[0]][0])
             d_canvas = gr.HTML(canvas_html(views.empty(gen_length=config.gen_length), -1), elem_id="compare-diffusion")
             d_status = gr.Markdown("", elem_id="compare-diffusion-status")
         with gr.Column():
-            right = gr.Markdown(HEADERS[modes[0]][1])
+            right = gr.Markdown(titles[modes[0]][1])
             a_canvas = gr.HTML(canvas_html(views.empty("autoregressive", config.gen_length), -1), elem_id="compare-ar")
             a_status = gr.Markdown("", elem_id="compare-ar-status")
     chart = gr.Plot(label="Tokens finalised against forward passes", elem_id="compare-chart")
@@ -57,5 +78,5 @@ def build(backend: views.Backend, config: PageConfig):
                       [d_canvas, d_status, a_canvas, a_status, chart], api_name="compare", concurrency_id="model",
                       preprocess=False, validator=functools.partial(validate.compare, backend.limits))
     stop.click(None, None, None, cancels=[event])
-    mode.change(lambda m: (*HEADERS[m], gr.update(visible=m == views.COMPARE_MODES[1])), mode,
-                [left, right, sides[1][0]], api_name=False, queue=False)
+    mode.change(lambda m: (*titles[m], gr.update(visible=rules_shown(m, "a")), gr.update(visible=rules_shown(m, "b"))),
+                mode, [left, right, sides[0][0], sides[1][0]], api_name=False, queue=False)

@@ -68,7 +68,9 @@ def build(backend: views.Backend, config: PageConfig):
                           elem_classes="ld-chrome")
     branch = gr.State(branches.MAIN)  # the line shown: -1 the main run, else a branch (Trace.branches)
     edits = gr.State([])  # [(position, token id)] waiting for "Continue from here"
-    with gr.Accordion("Steer this run by hand", open=False, elem_id="steer"):
+    # Steering edits a canvas of masks; a model without them (DiffusionGemma) or a page without the
+    # function does not offer it.
+    with gr.Accordion("Steer this run by hand", open=False, elem_id="steer", visible=backend.steer is not None):
         with gr.Row(equal_height=True):
             position = gr.Number(label="Position (click a chip)", precision=0, elem_id="steer-pos", minimum=0,
                                  scale=1)
