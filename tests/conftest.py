@@ -84,3 +84,13 @@ def served_app():
     demo = app.launch(app.parse_args(["--port", str(port)]), prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"
     demo.close()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium, headless, one per test module (tests/browser.py); skipped where it is missing."""
+    from tests import browser
+    if not os.path.exists(browser.CHROMIUM):
+        pytest.skip("Debian's chromium is not installed")
+    with browser.launched() as launched:
+        yield launched

@@ -4,17 +4,11 @@ Waits on the canvas's data-step attribute, never on fixed sleeps or "network idl
 connection open). Screenshots go to test-artifacts/ for a person to look at.
 """
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 
-playwright = pytest.importorskip("playwright.sync_api")
-expect = playwright.expect
-CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+from tests.browser import ARTIFACTS, needs_chromium, set_slider
+
+pytestmark = needs_chromium
 
 # Records every data-step the canvas shows, so the test can tell a live stream from a final replay.
 WATCH_STEPS = """() => {
@@ -26,31 +20,12 @@ WATCH_STEPS = """() => {
 
 
 @pytest.fixture(scope="module")
-def page(served_app):
-    ARTIFACTS.mkdir(exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(served_app)
-        page.wait_for_selector("#canvas [data-step]")
-        yield page
-        browser.close()
-
-
-def set_slider(page, elem_id: str, value: int) -> None:
-    box = page.locator(f"#{elem_id} input[type=number]")
-    box.wait_for(state="visible")
-    for _ in range(5):  # a box filled while its accordion still opens is reset when it renders: fill again
-        box.fill(str(value))
-        box.press("Enter")
-        try:
-            expect(box).to_have_value(str(value), timeout=1000)
-            return
-        except AssertionError:
-            continue
-    expect(box).to_have_value(str(value))
+def page(chromium, served_app):
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(served_app)
+    page.wait_for_selector("#canvas [data-step]")
+    yield page
+    page.close()
 
 
 def test_run_fills_the_canvas_live(page):

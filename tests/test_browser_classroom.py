@@ -8,25 +8,18 @@ import re
 
 import pytest
 
-from tests.test_browser import ARTIFACTS, CHROMIUM, playwright, set_slider
+from tests.browser import ARTIFACTS, expect, needs_chromium, set_slider
 
-expect = playwright.expect
-pytestmark = pytest.mark.skipif(not CHROMIUM or not __import__("pathlib").Path(CHROMIUM).exists(),
-                                reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
 # A sentence of words as the canvas shows them: a capitalised word, more words, a full stop.
 SENTENCE = re.compile(r"[A-Z][a-z']+(?:,? [A-Za-z']+)+[.!?]")
 
 
 @pytest.fixture(scope="module")
-def browser(served_app):
-    ARTIFACTS.mkdir(exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        yield browser
-        browser.close()
+def browser(chromium, served_app):
+    """The module's Chromium (conftest.py), once the app is served."""
+    return chromium
 
 
 def open_page(browser, served_app, width: str):

@@ -8,21 +8,15 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.test_browser import ARTIFACTS, CHROMIUM, playwright, set_slider  # noqa: F401 - the same browser
+from tests.browser import ARTIFACTS, needs_chromium, playwright, set_slider
 
-pytestmark = pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(),
-                                reason="Debian's chromium is not installed")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
-def browser():
-    ARTIFACTS.mkdir(exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+def browser(chromium):
+    """The module's Chromium (conftest.py)."""
+    return chromium
 
 
 @pytest.fixture(scope="module")

@@ -11,26 +11,20 @@ import re
 
 import pytest
 
-from tests.test_browser import ARTIFACTS, CHROMIUM, expect, playwright, set_slider
+from tests.browser import ARTIFACTS, expect, needs_chromium, set_slider
 
-pytestmark = pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(),
-                                reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 REMDM_PROMPT, REMDM_POS = "The squirrel sneezed beside the spotted field,", 7
 
 
 @pytest.fixture(scope="module")
-def page(served_app):
-    ARTIFACTS.mkdir(exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(served_app)
-        page.wait_for_selector("#canvas [data-step]")
-        yield page
-        browser.close()
+def page(chromium, served_app):
+    page = chromium.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(served_app)
+    page.wait_for_selector("#canvas [data-step]")
+    yield page
+    page.close()
 
 
 def passes(status: str) -> int:

@@ -8,23 +8,17 @@ works tab draws one step of masking and one of uniform noise. Screenshots go to 
 """
 
 import functools
-import os
-import shutil
-from pathlib import Path
 
 import pytest
 
 from llada_demo.engine import runs
 from llada_demo.models import DIFFUSION, Loaded
 from llada_demo.web import render, ui, views
+from tests.browser import ARTIFACTS, expect, needs_chromium
 from tests.conftest import free_port
 from tests.standins import diffusiongemma as standin
 
-playwright = pytest.importorskip("playwright.sync_api")
-expect = playwright.expect
-CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 # Found by search (a script running runs.denoise with these settings for seeds 0-5 and reading
 # render.uniform_state at every position): with the page's default seed 0, position 0 is noise at step 1,
@@ -49,7 +43,7 @@ def in_order(seen: list[str], want: list[str]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def page():
+def page(chromium):
     loaded = Loaded(name="tiny-diffusiongemma", kind=DIFFUSION, model=standin.model(), tokenizer=standin.tokenizer(),
                     mask_id=4, eos_ids=(1, 6), chat=False, device="cpu", parameters=0)
     config = ui.PageConfig(gen_length=16, steps=16, block_length=16, max_length=64, prompt="w1 w2 w3",
@@ -58,17 +52,12 @@ def page():
     demo.queue(default_concurrency_limit=1)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=render.CSS)
-    ARTIFACTS.mkdir(exist_ok=True)
     try:
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync"])
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"http://127.0.0.1:{port}/")
-            page.wait_for_selector("#canvas [data-step]")
-            yield page
-            browser.close()
+        page = chromium.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_selector("#canvas [data-step]")
+        yield page
+        page.close()
     finally:
         demo.close()
 

@@ -130,14 +130,10 @@ def test_the_served_page_keeps_a_conversation_for_an_instruct_preset(tmp_path, m
         demo.close()
 
 
-def test_a_person_sees_the_conversation_and_the_reply_on_the_canvas(tmp_path):
+def test_a_person_sees_the_conversation_and_the_reply_on_the_canvas(tmp_path, chromium):
     """In the browser: the conversation box above the message; each message animates the canvas, then its
     reply joins the conversation and the message box empties (screenshot in test-artifacts/)."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    from tests.test_browser import ARTIFACTS, CHROMIUM
-    from pathlib import Path
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
+    from tests.browser import ARTIFACTS, playwright
     import app
     from tests.conftest import free_port
 
@@ -146,26 +142,23 @@ def test_a_person_sees_the_conversation_and_the_reply_on_the_canvas(tmp_path):
     port = free_port()
     demo = app.launch(app.parse_args(["--model", preset.name, "--ar", "none", "--cache-dir", str(tmp_path),
                                       "--port", str(port)]), prevent_thread_lock=True, quiet=True)
-    ARTIFACTS.mkdir(exist_ok=True)
     try:
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/")
-            page.wait_for_selector("#conversation")
-            for i, message in enumerate(("w1 w2 w3", "w4 <script>window.__hacked=1</script>"), 1):
-                page.locator("#prompt textarea").fill(message)
-                page.locator("#run").click()
-                page.wait_for_selector('#canvas [data-step="64"]', timeout=60_000)
-                bubbles = page.locator("#conversation .message-row")
-                playwright.expect(bubbles).to_have_count(2 * i, timeout=30_000)
-                playwright.expect(page.locator("#prompt textarea")).to_have_value("", timeout=10_000)
-            assert "<script>" in page.locator("#conversation").inner_text()  # shown as text
-            assert page.evaluate("window.__hacked === undefined")
-            page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
-            page.locator("#new-conversation").click()
-            playwright.expect(page.locator("#conversation .message-row")).to_have_count(0, timeout=10_000)
-            browser.close()
+        page = chromium.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_selector("#conversation")
+        for i, message in enumerate(("w1 w2 w3", "w4 <script>window.__hacked=1</script>"), 1):
+            page.locator("#prompt textarea").fill(message)
+            page.locator("#run").click()
+            page.wait_for_selector('#canvas [data-step="64"]', timeout=60_000)
+            bubbles = page.locator("#conversation .message-row")
+            playwright.expect(bubbles).to_have_count(2 * i, timeout=30_000)
+            playwright.expect(page.locator("#prompt textarea")).to_have_value("", timeout=10_000)
+        assert "<script>" in page.locator("#conversation").inner_text()  # shown as text
+        assert page.evaluate("window.__hacked === undefined")
+        page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+        page.locator("#new-conversation").click()
+        playwright.expect(page.locator("#conversation .message-row")).to_have_count(0, timeout=10_000)
+        page.close()
     finally:
         demo.close()
 

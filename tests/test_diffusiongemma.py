@@ -13,8 +13,8 @@ import torch
 
 from llada_demo import models
 from llada_demo.engine import diffusiongemma, runs
-from llada_demo.engine.limits import RunFailed
 from llada_demo.engine.step import Trace
+from tests.worker_faults import assert_a_fault_ends_the_run
 from tests.standins import diffusiongemma as standin
 from tests.standins.families import put_in_cache
 
@@ -223,23 +223,9 @@ def test_runs_stream_a_trace_that_exports_and_loads_back(loaded):
 
 
 def test_a_fault_in_the_worker_ends_the_run_with_a_sentence(loaded):
-    calls = []
-
-    def fail_on_third(*_):
-        calls.append(1)
-        if len(calls) == 3:
-            raise RuntimeError("CUDA error: an illegal memory access was encountered")
-
-    hook = loaded.model.model.decoder.register_forward_hook(fail_on_third)
-    try:
-        traces = []
-        with pytest.raises(RunFailed, match=r"The model failed at step 3 \(RuntimeError\), so this run stopped"):
-            for trace in runs.denoise(loaded, "w1 w2", steps=4, gen_length=16, block_length=16):
-                traces.append(trace)
-        assert len(traces) == 2
-        assert not any(t.name == "diffusiongemma-pipeline" and t.is_alive() for t in threading.enumerate())
-    finally:
-        hook.remove()
+    assert_a_fault_ends_the_run(loaded.model.model.decoder, lambda: runs.denoise(loaded, "w1 w2", steps=4,
+                                                                                 gen_length=16, block_length=16),
+                                "diffusiongemma-pipeline")
 
 
 def test_traces_saved_before_the_uniform_states_still_load():

@@ -13,8 +13,8 @@ import torch
 
 from llada_demo import models
 from llada_demo.engine import llada2, runs
-from llada_demo.engine.limits import RunFailed
 from llada_demo.engine.text import prompt_ids
+from tests.worker_faults import assert_a_fault_ends_the_run
 from tests.standins.families import put_in_cache
 from tests.standins.llada2 import llada2 as build_llada2
 
@@ -186,24 +186,8 @@ def test_stop_ends_the_worker_within_one_step(loaded):
 
 
 def test_a_fault_in_the_worker_ends_the_run_with_a_sentence(loaded):
-    calls = []
-
-    def fail_on_third(*_):
-        calls.append(1)
-        if len(calls) == 3:
-            raise RuntimeError("CUDA error: an illegal memory access was encountered")
-
-    hook = loaded.model.register_forward_hook(fail_on_third)
-    try:
-        stream = runs.denoise(loaded, "w1 w2", steps=4, gen_length=16, block_length=8)
-        traces = []
-        with pytest.raises(RunFailed, match=r"The model failed at step 3 \(RuntimeError\), so this run stopped"):
-            for trace in stream:
-                traces.append(trace)
-        assert len(traces) == 2
-        assert not any(t.name == "llada2-pipeline" and t.is_alive() for t in threading.enumerate())
-    finally:
-        hook.remove()
+    assert_a_fault_ends_the_run(loaded.model, lambda: runs.denoise(loaded, "w1 w2", steps=4, gen_length=16,
+                                                                   block_length=8), "llada2-pipeline")
 
 
 def test_runs_stream_a_chat_trace_that_exports_and_replays(loaded):

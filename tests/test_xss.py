@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_browser import CHROMIUM, playwright
+from tests.browser import needs_chromium
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 # Each payload sets window.__pwned if it ever runs.
 PAYLOADS = ("<script>window.__pwned = 1</script>", "<img src=x onerror=\"window.__pwned = 2\">",
@@ -35,19 +35,15 @@ def hostile_trace(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser_page(served_app):
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        dialogs = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.goto(served_app)
-        page.wait_for_selector("#canvas [data-step]")
-        page.evaluate("window.__pwned = 0")
-        yield page, dialogs
-        browser.close()
+def browser_page(chromium, served_app):
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(served_app)
+    page.wait_for_selector("#canvas [data-step]")
+    page.evaluate("window.__pwned = 0")
+    yield page, dialogs
+    page.close()
 
 
 def assert_nothing_ran(page, dialogs, where: str) -> None:
