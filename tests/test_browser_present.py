@@ -146,3 +146,27 @@ def test_steer_a_chip_into_a_branch(page):
     assert int(page.locator("#branch-sides .ld-sides").get_attribute("data-differ")) >= 1
     assert page.locator("#branch-sides .ld-differs").count() >= 2  # marked in both columns
     page.locator("#branch-sides").screenshot(path=str(ARTIFACTS / "steer-side-by-side.png"))
+
+
+def test_a_loaded_trace_lists_its_branches(browser, served_app, tmp_path):
+    """A saved run with a branch, loaded into a fresh page: the branch list shows both lines at once (it was
+    left at "main run" until the next run)."""
+    from llada_demo import models
+    from llada_demo.engine import runs
+    loaded = models.load("tiny-llada", device="cpu")
+    trace = list(runs.denoise(loaded, "Kilm lived near the", steps=16, gen_length=16, block_length=16))[-1]
+    at = 7
+    pos = trace.steps[at].tokens.index(trace.mask_id)  # still masked after step 8, so it has candidates
+    trace = list(runs.continue_from(loaded, trace, at, [(pos, trace.steps[at].top_ids[pos][1])]))[-1]
+    saved = tmp_path / "branched.json"
+    saved.write_text(trace.to_json())
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(served_app)
+    page.wait_for_selector("#canvas [data-step]")
+    page.locator("#steer").get_by_text("Steer this run by hand").click()
+    expect = playwright.expect
+    expect(page.locator("#branch-list label")).to_have_count(1)
+    page.get_by_role("button", name="Export and import ▼").click()
+    page.locator("#import input[type=file]").set_input_files(str(saved))
+    expect(page.locator("#branch-list label")).to_have_count(2, timeout=30_000)
+    page.close()

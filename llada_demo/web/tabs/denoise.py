@@ -167,6 +167,8 @@ def build(backend: views.Backend, config: PageConfig):
                                            queue=False)
     for button, kind in ((as_json, "json"), (as_html, "html"), (as_gif, "gif")):
         button.click(functools.partial(views.export_file, kind=kind), [trace], [exported], api_name=f"export_{kind}")
-    imported.upload(functools.partial(views.load_trace, max_bytes=backend.limits.max_upload_bytes),
-                    [imported, show_guesses], outputs, api_name="load_trace",
-                    validator=functools.partial(validate.trace_file, backend.limits.max_upload_bytes))
+    loaded = imported.upload(functools.partial(views.load_trace, max_bytes=backend.limits.max_upload_bytes),
+                             [imported, show_guesses], outputs, api_name="load_trace",
+                             validator=functools.partial(validate.trace_file, backend.limits.max_upload_bytes))
+    # A loaded trace brings its branches (Trace.branches): list them, as after a run.
+    loaded.success(listed, [trace], [branch, lines, side_a, side_b], api_name=False, show_progress="hidden")
