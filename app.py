@@ -261,13 +261,13 @@ def models(args, world=None) -> Models:
         f"weights from `{shown_path(m.source)}`." for m in (loaded, ar, versus) if m is not None)
     bound = functools.partial(functools.partial, max_prompt_tokens=limits.max_prompt_tokens)
     # A uniform-noise model (DiffusionGemma) has no [MASK]: infill (blanks are masks), the masked training
-    # objective, LLaDA's decoding rules side by side and steering (an edited canvas of masks) do not apply.
+    # objective and steering (an edited canvas of masks) do not apply.
     uniform = diffusiongemma.serves(loaded.model)
     masks = not uniform
     backend = Backend(denoise=bound(runs.denoise, loaded),
                       compare=bound(runs.compare, loaded, ar) if ar else None,
                       infill=bound(runs.infill, loaded) if masks else None,
-                      compare_strategies=bound(runs.compare_strategies, loaded) if masks else None,
+                      compare_strategies=bound(runs.compare_strategies, loaded),  # for DiffusionGemma: its 2 rules
                       objective=functools.partial(lesson.draw, loaded, ar) if masks else None, limits=limits,
                       steer=bound(runs.continue_from, loaded) if masks else None,
                       versus=bound(runs.compare_models, loaded, versus) if versus else None)

@@ -51,12 +51,32 @@ def component(demo, elem_id):
 def test_the_page_follows_a_uniform_noise_model(cache, alone):
     b = alone.backend
     assert alone.uniform_noise and b.denoise is not None
-    assert (b.infill, b.objective, b.compare_strategies, b.steer, b.versus, b.compare) == (None,) * 6
+    assert (b.infill, b.objective, b.steer, b.versus, b.compare) == (None,) * 5
     demo = app.build(args_for(cache, "--model", "diffusiongemma", "--ar", "none"), from_args(app.parse_args([])))
     assert component(demo, "uniform-settings") is not None  # DiffusionGemma's rule, temperatures, stopping
     assert not component(demo, "steer").visible
-    for gone in ("tab-infill", "tab-training", "tab-compare"):
+    for gone in ("tab-infill", "tab-training"):
         assert component(demo, gone) is None, gone
+    assert [c[0] for c in component(demo, "compare-mode").choices] == [views.COMPARE_MODES[1]]
+    # Its two rules are picked from the start (it has no fixed schedule), each with its knob shown.
+    assert component(demo, "compare-a-rule").value.startswith("entropy bound") and component(demo, "compare-a-entropy-bound").visible
+    assert component(demo, "compare-b-rule").value.startswith("threshold") and component(demo, "compare-b-threshold").visible
+
+
+def test_the_same_uniform_model_under_its_two_rules(alone):
+    """The comparison's two strategies on DiffusionGemma: its entropy bound beside a threshold, which runs
+    as diffusers' BlockRefinementScheduler (a committed token is never renoised there)."""
+    frames = list(views.compare_frames(alone.backend, "w1 w2", 16, 8, 16, 0.0, 0, views.COMPARE_MODES[1],
+                                       "low_confidence", "entropy bound γ (EB-sampler)", 0.9, 0.1, 1,
+                                       "low_confidence", "threshold τ (Fast-dLLM)", 0.9, 0.1, 1))
+    bounded, refined = frames[-1][-1].data[0].name, frames[-1][-1].data[1].name
+    assert bounded.startswith("A: entropy bound 0.1") and refined.startswith("B: threshold 0.9")
+    a, b = alone.backend.compare_strategies("w1 w2", dict(remasking="low_confidence", entropy_bound=0.1),
+                                            dict(remasking="low_confidence", threshold=0.9), steps=8,
+                                            gen_length=16, block_length=16).__next__()
+    assert (a.settings["rule"], b.settings["rule"]) == ("entropy_bound", "block_refinement")
+    with pytest.raises(Exception, match="no fixed schedule"):
+        list(views.compare_frames(alone.backend, "w1 w2", 16, 8, 16, 0.0, 0, views.COMPARE_MODES[1]))
 
 
 def test_a_masked_model_keeps_everything_and_no_uniform_settings(side_by_side, cache):

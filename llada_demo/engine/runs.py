@@ -112,11 +112,15 @@ def denoise(loaded: Loaded, prompt: str, *, steps: int, gen_length: int, block_l
     device = next(loaded.model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(seed))
     if diffusiongemma.serves(loaded.model):  # uniform noise: diffusers' DiffusionGemmaPipeline (engine/diffusiongemma.py)
+        uniform = dict(uniform or {})
+        if "rule" not in uniform and threshold is not None and entropy_bound is None:
+            # A threshold alone (the page's rule controls, two strategies side by side) is diffusers'
+            # BlockRefinementScheduler: commit what is at least that sure. Else the checkpoint's entropy bound.
+            uniform["rule"] = "block_refinement"
         trace, stream = diffusiongemma.traced(loaded, prompt, history if loaded.chat else (), generator, steps=steps,
                                               gen_length=gen_length, temperature=temperature, cfg_scale=cfg_scale,
                                               remasking=remasking, seed=seed, threshold=threshold,
-                                              entropy_bound=entropy_bound, remdm_number=remdm_number,
-                                              **(uniform or {}))
+                                              entropy_bound=entropy_bound, remdm_number=remdm_number, **uniform)
         return _stream(trace, stream, loaded.tokenizer)
     if uniform:
         raise ValueError("Those settings (rule, t_max, t_min, stopping thresholds) are DiffusionGemma's; the loaded "
@@ -191,8 +195,13 @@ def compare_strategies(loaded: Loaded, prompt: str, rule_a: dict, rule_b: dict, 
     """The same prompt through the same model under two decoding rules, in lockstep by forward pass.
 
     rule_a, rule_b: `denoise`'s rule keywords for each side (remasking, threshold, entropy_bound, remdm_number).
-    Both are checked before the first pass: a bad one raises ValueError with its sentence.
+    Both are checked before the first pass: a bad one raises ValueError with its sentence. DiffusionGemma
+    has two rules (its entropy bound; a threshold, run as diffusers' block refinement) and no fixed schedule.
     """
+    if diffusiongemma.serves(loaded.model) and any(
+            rule.get("threshold") is None and rule.get("entropy_bound") is None for rule in (rule_a, rule_b)):
+        raise ValueError("DiffusionGemma has no fixed schedule: compare its entropy bound with a threshold "
+                         "(diffusers' block refinement), or two bounds.")
     a, b = (denoise(loaded, prompt, steps=steps, gen_length=gen_length, block_length=block_length,
                     temperature=temperature, seed=seed, max_prompt_tokens=max_prompt_tokens, **rule)
             for rule in (rule_a, rule_b))

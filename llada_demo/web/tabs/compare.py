@@ -23,6 +23,9 @@ HEADERS = {views.COMPARE_MODES[0]: ("#### Diffusion (LLaDA-style)", "#### Autore
            views.COMPARE_MODES[2]: ("#### First diffusion model", "#### Second diffusion model")}
 
 
+UNIFORM_RULES = {"a": "entropy bound γ (EB-sampler)", "b": "threshold τ (Fast-dLLM)"}
+
+
 def headers(config: PageConfig) -> dict:
     """The panes' headings per mode; two diffusion models are named (and their kind of noise said)."""
     if not config.versus:
@@ -60,7 +63,9 @@ def build(backend: views.Backend, config: PageConfig):
         with gr.Group(visible=rules_shown(modes[0], side)) as group:
             score = gr.Radio(list(REMASKING), value="low_confidence", label=f"Rule {side.upper()}: score",
                              elem_id=f"compare-{side}-remasking")
-            rule, knobs = rule_controls(f"compare-{side}", f"Rule {side.upper()}: decoding rule")
+            # DiffusionGemma has no fixed schedule: its two rules are offered from the start.
+            first = (UNIFORM_RULES[side] if config.uniform_noise else views.FIXED_RULE)
+            rule, knobs = rule_controls(f"compare-{side}", f"Rule {side.upper()}: decoding rule", first)
         sides.append((group, [score, rule, *knobs]))
     with gr.Row():
         with gr.Column():
