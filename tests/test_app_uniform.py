@@ -55,6 +55,11 @@ def test_the_page_follows_a_uniform_noise_model(cache, alone):
     demo = app.build(args_for(cache, "--model", "diffusiongemma", "--ar", "none"), from_args(app.parse_args([])))
     assert component(demo, "uniform-settings") is not None  # DiffusionGemma's rule, temperatures, stopping
     assert not component(demo, "steer").visible
+    # LLaDA's decoding rule sits in a hidden column (the accordion has DiffusionGemma's own rule).
+    hidden, block = False, component(demo, "rule")
+    while block is not None and not hidden:
+        hidden, block = block.visible is False, getattr(block, "parent", None)
+    assert hidden
     for gone in ("tab-infill", "tab-training"):
         assert component(demo, gone) is None, gone
     assert [c[0] for c in component(demo, "compare-mode").choices] == [views.COMPARE_MODES[1]]

@@ -42,11 +42,14 @@ def build(backend: views.Backend, config: PageConfig):
             block_length = gr.Slider(1, config.max_length, value=config.block_length, step=1, label="Block length",
                                      elem_id="block-length")
         with gr.Row():
-            remasking = gr.Radio(list(REMASKING), value="low_confidence", label="Remasking")
+            # LLaDA's score and rules have no meaning without masks: DiffusionGemma's come in its accordion.
+            remasking = gr.Radio(list(REMASKING), value="low_confidence", label="Remasking",
+                                 visible=not config.uniform_noise)
             temperature = gr.Slider(0, 2, value=0.0, step=0.05, label="Temperature")
             cfg_scale = gr.Slider(0, 4, value=0.0, step=0.1, label="CFG scale")
             seed = gr.Number(value=0, precision=0, label="Seed")
-        rule, knobs = rule_controls("")
+        with gr.Column(visible=not config.uniform_noise):
+            rule, knobs = rule_controls("")
         with gr.Row():
             show_guesses = gr.Checkbox(value=True, label="Show guesses under masks")
             speed = gr.Slider(1, 30, value=8, step=1, label="Playback speed (steps per second)")
