@@ -8,6 +8,8 @@ temperature 0 with one token per pass the continuation must repeat the run's rem
 
 import json
 
+import numpy as np
+
 import pytest
 
 from llada_demo.engine import runs
@@ -121,3 +123,25 @@ def test_bad_edits_are_refused_before_any_pass(loaded):
         next(runs.continue_from(loaded, trace, 2, []))
     with pytest.raises(ValueError, match="Pick a step"):
         next(runs.continue_from(loaded, trace, 16, [(0, 5)]))
+
+
+def test_the_plots_and_the_replays_follow_the_line_shown(loaded, tmp_path, monkeypatch):
+    """Pick a branch: its plots run through its own steps (its parent's up to the edit, then its own), the
+    HTML replay and the GIF play that line, and the JSON keeps the whole run with every branch."""
+    from llada_demo.web import branches, views
+    monkeypatch.setattr(views, "EXPORTS", tmp_path)
+    trace = run(loaded)
+    pos = trace.steps[5].tokens.index(MASK_ID)
+    trace = branch(loaded, trace, 5, [(pos, 9)])
+    main, line = branches.line_figures(trace, -1), branches.line_figures(trace, 0)
+    assert len(main[0].data[0].z[0]) == len(trace.steps)  # the heatmap's columns: one per step
+    assert len(line[0].data[0].z[0]) == len(trace.line(0))
+    # The two lines share the steps up to the edit, then part: so do their confidence heatmaps.
+    same = lambda k: np.array_equal(np.asarray(main[0].data[0].z)[:, k], np.asarray(line[0].data[0].z)[:, k],  # noqa: E731
+                                    equal_nan=True)  # a position not yet masked has no confidence: NaN
+    assert same(4) and not same(6)
+    replay = Trace.from_json(open(branches.export_line(trace, 0, "json")).read())
+    assert replay == trace
+    shown_html = open(branches.export_line(trace, 0, "html")).read()
+    main_html = open(branches.export_line(trace, -1, "html")).read()
+    assert shown_html != main_html

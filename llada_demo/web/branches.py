@@ -141,6 +141,21 @@ def show_line(trace: Trace | None, branch, show_guesses) -> tuple:
     return canvas_html(line, n - 1, show_guesses=bool(show_guesses)), status_text(line, n - 1), gr.update(maximum=n, value=n)
 
 
+def line_figures(trace: Trace | None, branch) -> tuple:
+    """The four plots of the line shown (a branch's plots run through its parent's steps up to the edit)."""
+    if trace is None or not trace.steps:
+        return (gr.skip(),) * 4
+    return views.figures(shown(trace, branch))
+
+
+def export_line(trace: Trace | None, branch, kind: str) -> str:
+    """Export what is shown: the HTML replay and the GIF play the line on screen; the JSON keeps the whole
+    run with every branch (loading it lists them again)."""
+    if trace is not None and kind != "json":
+        trace = dataclasses.replace(shown(trace, branch), branches=())
+    return views.export_file(trace, kind)
+
+
 def decode_order(steps) -> list[int]:
     """Positions in the order they were committed along a line (a position committed twice counts last)."""
     when: dict[int, int] = {}

@@ -151,8 +151,11 @@ def build(backend: views.Backend, config: PageConfig):
     steer_event.then(lambda t: [gr.update(choices=branches.choices(t))] * 2, [trace], [side_a, side_b],
                      api_name=False, show_progress="hidden")
     stop.click(None, None, None, cancels=[steer_event])
+    plots = [heatmap, order, masks, entropy]
     lines.input(lambda k: k, [lines], [branch], api_name=False).then(
-        branches.show_line, [trace, branch, show_guesses], [canvas, status, slider], api_name=False)
+        branches.show_line, [trace, branch, show_guesses], [canvas, status, slider], api_name=False).then(
+        branches.line_figures, [trace, branch], plots, api_name=False, show_progress="hidden")
+    steer_event.then(branches.line_figures, [trace, branch], plots, api_name=False, show_progress="hidden")
     for pick in (side_a, side_b):
         pick.change(branches.side_by_side, [trace, side_a, side_b], [sides], api_name=False, show_progress="hidden")
     copy_link.click(None, linked, [link], js=present.LINK_JS)
@@ -169,7 +172,8 @@ def build(backend: views.Backend, config: PageConfig):
         gr.context.Context.root_block.load(from_link, None, linked, api_name=False, show_progress="hidden",
                                            queue=False)
     for button, kind in ((as_json, "json"), (as_html, "html"), (as_gif, "gif")):
-        button.click(functools.partial(views.export_file, kind=kind), [trace], [exported], api_name=f"export_{kind}")
+        button.click(functools.partial(branches.export_line, kind=kind), [trace, branch], [exported],
+                     api_name=f"export_{kind}")
     loaded = imported.upload(functools.partial(views.load_trace, max_bytes=backend.limits.max_upload_bytes),
                              [imported, show_guesses], outputs, api_name="load_trace",
                              validator=functools.partial(validate.trace_file, backend.limits.max_upload_bytes))
