@@ -9,7 +9,6 @@ temperature 0 with one token per pass the continuation must repeat the run's rem
 import json
 
 import numpy as np
-
 import pytest
 
 from llada_demo.engine import runs
