@@ -107,7 +107,11 @@ def test_masking_and_uniform_noise_side_by_side(side_by_side):
     seen = {state for frame in frames for state in re.findall(r'data-state="([a-z-]+)"', frame[2])}
     assert {"noise", "accepted-new"} <= seen  # DiffusionGemma's states on the right, not masks
     assert "positions not accepted 0" in right_status and "masked" not in seen
-    assert {line.name for line in chart.data} >= {"tiny-llada", "diffusiongemma"}
+    lines = {line.name: line for line in chart.data}
+    assert {"tiny-llada", "diffusiongemma"} <= set(lines)
+    # Each line ends at the tokens generated: a block's commit finalises what was not yet accepted, no more.
+    assert lines["tiny-llada"].y[-1] == 16 and lines["diffusiongemma"].y[-1] == 16
+    assert all(a <= b for a, b in zip(lines["tiny-llada"].y, lines["tiny-llada"].y[1:]))
 
 
 def test_the_comparison_refuses_two_models_when_one_is_loaded(alone):

@@ -122,3 +122,53 @@ def test_how_it_works_draws_one_step_of_each(page):
     assert how.locator(".ld-masked").count() >= 2 and how.locator(".ld-accepted-new").count() == 1
     assert "DiffusionGemma" in how.inner_text()
     page.screenshot(path=str(ARTIFACTS / "uniform-how.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def versus_page(chromium):
+    """The shipped tiny LLaDA beside the tiny DiffusionGemma, as app.py --versus lays them out."""
+    from llada_demo import models
+    llada = models.load("tiny-llada", device="cpu")
+    gemma = Loaded(name="tiny-diffusiongemma", kind=DIFFUSION, model=standin.model(), tokenizer=standin.tokenizer(),
+                   mask_id=4, eos_ids=(1, 6), chat=False, device="cpu", parameters=0)
+    backend = views.Backend(denoise=functools.partial(runs.denoise, llada),
+                            versus=functools.partial(runs.compare_models, llada, gemma))
+    config = ui.PageConfig(gen_length=16, steps=16, block_length=16, max_length=64, prompt="Kilm lived near the",
+                           versus=("tiny-llada (masking)", "tiny-diffusiongemma (uniform noise)"))
+    demo = ui.build_demo(backend, config).queue(default_concurrency_limit=1)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=render.CSS)
+    try:
+        page = chromium.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_selector("#canvas [data-step]")
+        yield page
+        page.close()
+    finally:
+        demo.close()
+
+
+def test_masking_and_uniform_noise_side_by_side(versus_page):
+    """The comparison tab with two diffusion models: one pass of each per frame; the left pane fills masks,
+    the right shows noise being accepted; both end full, and the chart names both models."""
+    page = versus_page
+    page.get_by_role("tab", name="Compare").click()
+    expect(page.locator("#compare-mode")).to_contain_text("two diffusion models")
+    expect(page.get_by_text("tiny-diffusiongemma (uniform noise)")).to_be_visible()
+    page.evaluate("""() => { window.__right = [];
+      new MutationObserver(() => document.querySelectorAll('#compare-ar [data-state]').forEach(
+        c => window.__right.push(c.dataset.state))).observe(document.querySelector('#compare-ar'),
+        {subtree: true, childList: true}); }""")
+    page.get_by_role("button", name="Run both").click()
+    # The tab's steps start at half the page's 16: 8 passes for LLaDA, 8 denoising steps and the commit for
+    # DiffusionGemma's one block.
+    page.wait_for_selector('#compare-ar [data-step="9"]', timeout=60_000)
+    page.wait_for_selector('#compare-diffusion [data-step="8"]', timeout=60_000)
+    right = set(page.evaluate("window.__right"))
+    assert {"noise", "accepted-new", "renoised"} <= right  # (the empty pane before the run shows masks)
+    assert page.locator('#compare-diffusion [data-state="masked"]').count() == 0
+    assert "positions not accepted 0" in page.locator("#compare-ar-status").inner_text()
+    page.locator("#compare-chart .js-plotly-plot").wait_for(timeout=30_000)
+    legend = page.eval_on_selector_all("#compare-chart .legendtext", "els => els.map(e => e.textContent)")
+    assert {"tiny-llada", "tiny-diffusiongemma"} <= set(legend)
+    page.screenshot(path=str(ARTIFACTS / "compare-masking-vs-uniform.png"), full_page=True)

@@ -15,7 +15,7 @@ arithmetic the plots need is `scheduled_masks_left` below; a test checks it agai
 from __future__ import annotations
 
 from html import escape
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -236,6 +236,24 @@ def entropy_per_step(trace: Trace, upto: Optional[int] = None) -> go.Figure:
 
 # --- comparisons -------------------------------------------------------------------------------------
 
+def finalised(trace: Trace) -> Iterator[int]:
+    """Tokens finalised before the first step (0), then after each step. Masked models: commits less the
+    tokens a rule took back. Uniform noise: the committed blocks and what the rule holds accepted now; a
+    block's commit step finalises the positions not yet accepted, not the whole block again."""
+    yield 0
+    done = blocks = 0
+    uniform = uniform_noise(trace)
+    for s in trace.steps:
+        if not uniform:
+            done += len(s.committed) - len(s.remasked)
+        elif s.accepted or s.noise:  # a denoising step
+            done = blocks + len(s.accepted)
+        else:  # the block's commit
+            blocks += len(s.committed)
+            done = blocks
+        yield done
+
+
 def tokens_vs_passes(diffusion_trace: Optional[Trace], ar_trace: Optional[Trace],
                      names: tuple[str, str] = ("diffusion", "autoregressive")) -> go.Figure:
     """Tokens finalised so far against forward passes, for both runs, with y = x for reference.
@@ -250,11 +268,8 @@ def tokens_vs_passes(diffusion_trace: Optional[Trace], ar_trace: Optional[Trace]
                                                    (ar_trace, names[1], ORANGE, "dash", "square")):
         if trace is None or not trace.steps:
             continue
-        x, y, done = [0], [0], 0  # both lines start at the origin: no pass, no token
-        for s in trace.steps:
-            done += len(s.committed) - len(s.remasked)
-            x.append(s.nfe)
-            y.append(done)
+        x, y = [0], list(finalised(trace))  # both lines start at the origin: no pass, no token
+        x.extend(s.nfe for s in trace.steps)
         most = max(most, x[-1], y[-1])
         lines.append(dict(
             type="scatter", x=x, y=y, mode="lines+markers", name=name, line=dict(color=line_colour, dash=dash, width=3),

@@ -26,6 +26,15 @@ HEADERS = {views.COMPARE_MODES[0]: ("#### Diffusion (LLaDA-style)", "#### Autore
 UNIFORM_RULES = {"a": "entropy bound γ (EB-sampler)", "b": "threshold τ (Fast-dLLM)"}
 
 
+INTRO = ("The same prompt through both models, **one forward pass of each per frame**. The autoregressive "
+         "model writes strictly left to right, one token per pass; the diffusion model commits wherever it is "
+         "sure, several tokens per pass when it has fewer steps than tokens.")
+INTRO_DIFFUSION = ("The same prompt through both sides, **one forward pass of each per frame**: one model under two "
+                   "decoding rules, or two diffusion models. A masked model fills `[MASK]` chips and keeps what it "
+                   "commits; a uniform-noise model starts from random tokens and accepts, renoises and accepts "
+                   "again until its block is committed.")
+
+
 def headers(config: PageConfig) -> dict:
     """The panes' headings per mode; two diffusion models are named (and their kind of noise said)."""
     if not config.versus:
@@ -46,10 +55,8 @@ def rules_shown(mode: str, side: str) -> bool:
 
 
 def build(backend: views.Backend, config: PageConfig):
-    gr.Markdown("The same prompt through both models, **one forward pass of each per frame**. The autoregressive "
-                "model writes strictly left to right, one token per pass; the diffusion model commits wherever it is "
-                "sure, several tokens per pass when it has fewer steps than tokens.")
-    prompt, run, stop = text_and_buttons("Prompt", "compare", "Run both", config.examples[0] if config.examples else "")
+    gr.Markdown(INTRO if backend.compare else INTRO_DIFFUSION)
+    prompt, run, stop = text_and_buttons("Prompt", "compare", "Run both", config.prompt)
     with gr.Row():
         gen_length = gr.Slider(4, config.max_length, value=config.gen_length, step=1, label="Generation length")
         steps = gr.Slider(1, config.max_length, value=max(1, config.steps // 2), step=1, label="Diffusion steps")
