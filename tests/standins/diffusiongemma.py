@@ -9,7 +9,8 @@ sliding-window, one full attention, as the real model alternates them), a one-la
 large model. The tokenizer is a word-level one filling the 256 ids, with Gemma's first special tokens
 (<pad> 0, <eos> 1, <bos> 2, <unk> 3, <mask> 4) and a chat template with Gemma 4's turn markers: a turn
 opens with `<|turn>` and the role (`model` for the assistant) and closes with `<turn|>`, as transformers'
-own `cli/serving/utils.py` parses Gemma 4's replies (the real template's whitespace was not available).
+own `cli/serving/utils.py` parses Gemma 4's replies, laid out as public Gemma 4 prompt builders write it
+(see TEMPLATE; the checkpoint's own template could not be fetched here).
 
 What it is not: the real model (its answers are noise) or its processor (the images part is absent).
 """
@@ -25,8 +26,11 @@ from transformers import DiffusionGemmaConfig, DiffusionGemmaForBlockDiffusion, 
 VOCAB = 256
 CANVAS = 16
 SPECIALS = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>", "<|turn>", "<turn|>", "user", "model", "system"]
-TEMPLATE = ("{{ bos_token }}{% for m in messages %}<|turn> {{ 'model' if m['role'] == 'assistant' else m['role'] }} "
-            "{{ m['content'] }} <turn|> {% endfor %}{% if add_generation_prompt %}<|turn> model {% endif %}")
+# Gemma 4's layout: `<bos><|turn>user\n{content}<turn|>\n` per message and `<|turn>model\n` to open the
+# reply, as several public copies of its prompt builders write it (the real template, with system turns,
+# tools and a thinking channel, ships with the checkpoint, which could not be fetched here).
+TEMPLATE = ("{{ bos_token }}{% for m in messages %}<|turn>{{ 'model' if m['role'] == 'assistant' else m['role'] }}\n"
+            "{{ m['content'] }}<turn|>\n{% endfor %}{% if add_generation_prompt %}<|turn>model\n{% endif %}")
 
 
 def config(canvas_length: int = CANVAS) -> DiffusionGemmaConfig:
@@ -55,6 +59,7 @@ def tokenizer() -> PreTrainedTokenizerFast:
         vocab[f"w{n}"] = len(vocab)
     raw = Tokenizer(tk_models.WordLevel(vocab, unk_token="<unk>"))
     raw.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    raw.add_special_tokens(["<|turn>", "<turn|>"])  # special in Gemma 4 too: `<|turn>user` splits before them
     tok = PreTrainedTokenizerFast(tokenizer_object=raw, pad_token="<pad>", eos_token="<eos>", bos_token="<bos>",
                                   unk_token="<unk>", mask_token="<mask>")
     tok.chat_template = TEMPLATE
