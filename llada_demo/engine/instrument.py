@@ -7,38 +7,51 @@ official code) and returns plain Python values, rounded so exported traces stay 
 What the page shows per pass is computed once, only at the positions shown, in as few passes over the
 vocabulary as eager PyTorch allows (bench/bench_instrumentation.py measures the cost against the bare
 loop; on a model whose output layer is small next to its vocabulary these passes stay visible, since
-the output layer itself is then cheap):
+the output layer itself is then cheap). Measured in the loop (not in isolation, where the same tensors
+sit warm in the cache and small operations look 3-5x cheaper), a pass's cost is as much the number of
+small torch operations as the passes over the vocabulary, so both are kept few. (With `measure` stubbed
+out, the rest of a Step, the copies, the rounding and the Python tuples, cost about as much again on the
+wide shape of the bench: `measure` is only half of the page's price per pass.)
 - the probabilities are the sampler's own softmax (its rule needs them anyway), never recomputed;
-- top-k and entropy only at the rows that want them (masked when the pass ran), picked with
-  `index_select` into buffers reused across the run's passes (`Scratch`; a boolean-mask copy into a
-  fresh tensor costs ~10x more on CPU);
-- top-k in two short steps (`top_k`): the maximum of each chunk of 64 entries, then an exact top-k over
-  the k best chunks only; the answer is torch.topk's (the k largest always lie in the k chunks with the
-  largest maxima);
+- top-k and entropy only at the rows that want them (masked when the pass ran). Those rows are mostly
+  one span (the current block's masks, then every later block), so `measure` works on the span lo..hi
+  as it lies in memory (views, no copy) and drops the few unwanted rows' small results at the end; only
+  when the span is more than twice the rows (or the model's output is in half precision) are the rows
+  copied with `index_select` into buffers reused across the run's passes (`Scratch`);
+- top-k in two short steps (`top_k`): the maximum of each class of entries (id modulo C, about
+  sqrt(V k), one vectorised reduction over a view), then an exact top-k over the k best classes'
+  entries only; the answer is torch.topk's, ties aside (the k largest always lie in the k classes with
+  the largest maxima);
 - entropy without a logarithm over the vocabulary when the logits are at hand:
-  H = logsumexp(l) - sum_v p_v l_v = -log p_t - sum_v p_v (l_v - l_t), at the top candidate t that the
-  top-k step just found: one in-place subtraction, one in-place product and one sum per row;
-- float32 on the device, in place where possible; float64 only for the few hundred numbers of the
-  final rounding.
+  H = logsumexp(l) - sum_v p_v l_v = sum_v p_v (l_t - l_v) - log p_t, at the top candidate t that the
+  top-k step just found: one subtraction into a scratch buffer, one in-place product and one nansum
+  per row (nansum: a ruled-out token's 0 * inf counts 0, with no check that would wait for the device).
+  A plain dot product sum_v p_v l_v (torch.linalg.vecdot, bmm) would skip the buffer, but in float32
+  it is off by up to 7e-5 nats with logits of +-30 to 50 (measured; 2e-6 measured from l_t), and on CPU
+  vecdot is itself a product and a sum, bmm slower still;
+- float32 on the device; float64 only for the few hundred numbers of the final rounding.
 
-On CUDA: the numbers of one pass are packed on the device into one vector per kind (floats, ints) and
-copied to the host with non_blocking copies (into pinned memory) followed by one wait on the stream
-(`to_host`), instead of one blocking `.tolist()` per tensor, each of which would stall the GPU queue. Choosing the rows
-(`nonzero`) also waits for the device; the reverse process already waits once per pass to count its
-commits, so the page adds one copy per pass, not a new kind of stall. (Measured on CPU only: no GPU
-figure is claimed here.)
+On CUDA: the rows are chosen on the host (the (L,) mask copied once, which waits for the device; the
+reverse process already waits once per pass to count its commits, so this is not a new kind of stall)
+and sent back with a non_blocking copy. The numbers of one pass are packed on the device into one
+vector per kind (floats, ints) and copied to the host with non_blocking copies (into pinned memory)
+followed by one wait on the stream (`to_host`), instead of one blocking `.tolist()` per tensor, each of
+which would stall the GPU queue. Nothing else in `measure` waits (no `.item()`, no `.any()`). (Measured
+on CPU only: no GPU figure is claimed here.)
 
 What it is not: no softmax of its own, no sampling, no rendering.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 
 DIGITS = 4
-CHUNK = 64  # entries per chunk in `top_k`; 32-128 measure alike on a 4,096-token vocabulary
+WIDEST_CLASS_COUNT = 512  # `top_k`'s number of classes at most (measured: 256-512 alike up to 126,464 tokens)
+SPAN_SLACK = 2.0  # `measure` works on the span of the selected rows in place while it is at most this much longer
 
 
 def rounded(values: torch.Tensor) -> list:
@@ -47,23 +60,47 @@ def rounded(values: torch.Tensor) -> list:
     return values.double().mul(scale).round().div(scale).tolist()
 
 
-def top_k(probs: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """torch.topk(probs, k) along the last axis, (M, V) -> values, ids (M, k), in two short passes.
+def class_count(V: int, k: int) -> int:
+    """`top_k`'s number of classes for a vocabulary of V: the power of two nearest sqrt(V k), so that the
+    top-k over the class maxima and the one over the candidates are about as long, at most 512."""
+    return min(WIDEST_CLASS_COUNT, 1 << max(0, round(math.log2(math.sqrt(V * k)))))
 
-    The k largest entries lie in the k chunks with the largest maxima (an entry outside them is beaten by
-    those k maxima), so an exact top-k over those k * CHUNK candidates gives torch.topk's answer.
+
+def top_k(probs: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """torch.topk(probs, k) along the last axis, (M, V) -> values, ids (M, k), in two short steps.
+
+    The entries are split into C classes by their id modulo C (a view: entry a C + c is row a, column c
+    of an (V // C, C) matrix, so the maximum of each class is one vectorised reduction over the rows,
+    one read of the vocabulary); the k largest entries lie in the k classes with the largest maxima (an
+    entry outside them is beaten by those k maxima), so an exact top-k over those classes' entries (and
+    the V mod C last ones, which no class holds) gives torch.topk's answer, ties aside.
     """
     M, V = probs.shape
     k = min(k, V)
-    if V < 4 * k * CHUNK:  # too narrow to gain anything
+    C = class_count(V, k)
+    rows = V // C  # entries per class
+    if rows < 2 * k:  # too narrow to gain anything
         return probs.topk(k, dim=-1)
-    pad = -V % CHUNK
-    padded = probs if pad == 0 else torch.nn.functional.pad(probs, (0, pad), value=-torch.inf)
-    by_chunk = padded.view(M, -1, CHUNK)  # (M, chunks, CHUNK)
-    chunks = by_chunk.amax(-1).topk(k, dim=-1).indices  # (M, k)
-    candidates = by_chunk.gather(1, chunks[..., None].expand(-1, -1, CHUNK))  # (M, k, CHUNK)
-    values, where = candidates.flatten(1).topk(k, dim=-1)  # (M, k)
-    return values, chunks.gather(1, where // CHUNK) * CHUNK + where % CHUNK
+    body = (probs if rows * C == V else probs[:, :rows * C]).view(M, rows, C)  # (M, rows, C)
+    classes = body.amax(1, keepdim=True).topk(k, dim=-1).indices  # (M, 1, k)
+    candidates = body.gather(2, classes.expand(M, rows, k)).view(M, rows * k)  # (M, rows k)
+    ids = (_row_starts(rows, C, probs.device) + classes).view(M, rows * k)  # (M, rows k) their ids
+    if rows * C < V:  # the last V mod C entries: candidates too
+        candidates = torch.cat([candidates, probs[:, rows * C:]], dim=1)
+        ids = torch.cat([ids, torch.arange(rows * C, V, device=probs.device).expand(M, -1)], dim=1)
+    values, at = candidates.topk(k, dim=-1)  # (M, k)
+    return values, ids.gather(1, at)
+
+
+_ROW_STARTS: dict = {}
+
+
+def _row_starts(rows: int, C: int, device) -> torch.Tensor:
+    """(rows, 1): a C for a in range(rows), the id of each row's first entry in `top_k`'s (rows, C) view."""
+    key = (rows, C, str(device))
+    if key not in _ROW_STARTS:
+        _ROW_STARTS[key] = torch.arange(0, rows * C, C, device=device)[:, None]
+    return _ROW_STARTS[key]
 
 
 @dataclass(frozen=True)
@@ -78,20 +115,25 @@ class Measured:
 
 
 class Scratch:
-    """Two float32 (L, V) buffers reused by every pass of one run: selecting rows into them, rather than
-    into fresh tensors, spares the allocator (and the kernel's page faults) two megabyte-sized blocks
-    per pass, which on a wide vocabulary cost as much as the arithmetic."""
+    """Float32 (L, V) buffers reused by every pass of one run: writing into them, rather than into fresh
+    tensors, spares the allocator (and the kernel's page faults) megabyte-sized blocks per pass, which on
+    a wide vocabulary cost as much as the arithmetic."""
 
     def __init__(self):
         self._buffers: dict[str, torch.Tensor] = {}
 
+    def buffer(self, name: str, rows: int, like: torch.Tensor) -> torch.Tensor:
+        """A float32 (rows, V) slice of this scratch's buffer `name`, on like's device (V: like's width)."""
+        L, V = like.shape
+        buffer = self._buffers.get(name)
+        size = max(L, rows)
+        if buffer is None or buffer.shape[0] < size or buffer.shape[1] != V or buffer.device != like.device:
+            buffer = self._buffers[name] = torch.empty((size, V), dtype=torch.float32, device=like.device)
+        return buffer[:rows]
+
     def rows(self, name: str, source: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
         """source[where] as float32 (M, V), written into this scratch's buffer `name`."""
-        L, V = source.shape
-        buffer = self._buffers.get(name)
-        if buffer is None or buffer.shape[0] < L or buffer.shape[1] != V or buffer.device != source.device:
-            buffer = self._buffers[name] = torch.empty((L, V), dtype=torch.float32, device=source.device)
-        out = buffer[:len(where)]
+        out = self.buffer(name, len(where), source)
         if source.dtype == torch.float32:
             return torch.index_select(source, 0, where, out=out)
         return out.copy_(source.index_select(0, where))
@@ -110,28 +152,41 @@ def measure(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: i
     """
     scratch = scratch or Scratch()
     probability = probs.gather(-1, guesses[:, None])[:, 0]  # (L,)
-    where = rows.nonzero()[:, 0]  # (M,)
-    selected = scratch.rows("probs", probs, where)  # (M, V)
-    top_p, top_i = top_k(selected, k)  # (M, k)
-    if logits is None:
-        # log 0 = -inf would make 0 * log 0 NaN; the clamp counts it as 0, as the entropy's definition does.
-        log_like = torch.clamp_min(selected, torch.finfo(selected.dtype).tiny, out=scratch.rows("logits", probs, where))
-        log_like.log_()  # (M, V)
+    on_host = probs.device.type == "cpu"
+    chosen = (rows if on_host else rows.cpu()).nonzero()[:, 0]  # (M,) on the host: this function's one wait
+    positions = chosen.tolist()
+    where = chosen if on_host else chosen.to(probs.device, non_blocking=True)
+    M, k = len(positions), min(k, probs.shape[-1])
+    if M == 0:
+        nothing = probs.new_empty((0, k), dtype=torch.float32)
+        return Measured(probability, where, nothing.long(), nothing, nothing[:, 0])
+    lo, hi = positions[0], positions[-1] + 1
+    in_place = hi - lo <= SPAN_SLACK * M and probs.dtype == torch.float32 and \
+        (logits is None or logits.dtype == torch.float32)
+    if in_place:  # the rows lo..hi as they are (views, no copy); the few unwanted ones are dropped at the end
+        p, l = probs[lo:hi], None if logits is None else logits[lo:hi]
+    else:  # scattered rows (or half precision): copied, as float32, into the scratch buffers
+        p = scratch.rows("probs", probs, where)
+        l = None if logits is None else scratch.rows("terms", logits, where)
+    top_p, top_i = top_k(p, k)  # (m, k)
+    # Each product of the entropy's sum is formed in a scratch buffer (no fresh (m, V) tensor) and summed
+    # with nansum: 0 * inf (a token ruled out, or a probability that underflowed to 0) counts as 0, as the
+    # entropy's definition does, with no check that would wait for the device.
+    terms = scratch.buffer("terms", len(p), probs)
+    if l is None:  # H = sum_v p_v (-log p_v)
+        entropy = torch.log(p, out=terms).neg_().mul_(p).nansum(-1)  # (m,)
     else:
-        log_like = scratch.rows("logits", logits, where)  # (M, V)
-    # H = -sum p log p = logsumexp(l) - sum p l, and logsumexp(l) = l_t - log p_t at the top candidate t.
-    # Measured from l_t (l - l_t <= 0, large only where p is tiny) the dot product loses less to rounding
-    # than the plain sum p log p does, even with logits of +-30. In place: no (M, V) temporary.
-    log_like -= log_like.gather(-1, top_i[:, :1])  # (M, V)
-    entropy = -top_p[:, 0].log() - log_like.mul_(selected).sum(-1)  # (M,)
-    if logits is not None:
-        # A logit of -inf (a token the model rules out) makes 0 * -inf NaN: such rows, rare, take the
-        # plain formula (a check here rather than one more pass over the vocabulary for every row).
-        bad = entropy.isnan()
-        if bad.any():
-            sure = selected[bad]
-            entropy[bad] = -(sure * sure.clamp_min(torch.finfo(sure.dtype).tiny).log()).sum(-1)
-    return Measured(probability, where, top_i, top_p, entropy.clamp_min(0))
+        # H = logsumexp(l) - sum_v p_v l_v, and logsumexp(l) = l_t - log p_t at the top candidate t, so
+        # H = sum_v p_v (l_t - l_v) - log p_t. Measured from l_t (l_t - l >= 0, large only where p is
+        # tiny) the dot product loses little to rounding (within 2e-6 nats of float64 with logits of
+        # +-50, where sum_v p_v l_v itself is off by up to 7e-5).
+        torch.sub(l.gather(-1, top_i[:, :1]), l, out=terms)  # (m, V)
+        entropy = terms.mul_(p).nansum(-1).sub_(top_p[:, 0].log())  # (m,)
+    if in_place and hi - lo > M:
+        pick = where - lo
+        top_p, top_i = top_p.index_select(0, pick), top_i.index_select(0, pick)
+        entropy = entropy.index_select(0, pick)
+    return Measured(probability, where, top_i, top_p, entropy.clamp_min_(0))
 
 
 def to_host(*tensors: torch.Tensor) -> list[list]:
@@ -142,18 +197,23 @@ def to_host(*tensors: torch.Tensor) -> list[list]:
     CUDA both copies are non_blocking (into pinned memory) and the host waits on the stream once.
     """
     kinds = [t.is_floating_point() for t in tensors]
-    packs = []
+    packs, waits_for = [], None
     for floating in (True, False):
-        parts = [t.flatten() for t, f in zip(tensors, kinds) if f == floating]
+        parts = [t if t.dim() == 1 else t.reshape(-1) for t, f in zip(tensors, kinds) if f == floating]
         if not parts:
             packs.append(None)
             continue
         if floating:  # rounded in float64 so that each value prints as its shortest decimal
-            scale = 10.0 ** DIGITS
-            packed = torch.cat([t.float() for t in parts]).double().mul_(scale).round_().div_(scale)
-        else:
-            packed = torch.cat([t.long() for t in parts])
-        packs.append(packed.to("cpu", non_blocking=True) if packed.is_cuda else packed)
+            packed = torch.cat(parts).double().round_(decimals=DIGITS)
+        else:  # flags (bool) and ids alike come back as ints (a cat of mixed types is slower)
+            packed = torch.cat([t if t.dtype == torch.long else t.long() for t in parts])
+        if packed.device.type == "cuda":
+            packed, waits_for = packed.to("cpu", non_blocking=True), packed.device  # into pinned memory
+        elif packed.device.type != "cpu":
+            packed = packed.cpu()
+        packs.append(packed)
+    if waits_for is not None:  # the one wait: both copies have landed before they are read
+        torch.cuda.current_stream(waits_for).synchronize()
     values = [None if p is None else p.tolist() for p in packs]
     out, offsets = [], [0, 0]
     for t, floating in zip(tensors, kinds):
@@ -177,8 +237,7 @@ def spread(length: int, where: list, ids: list, ps: list, entropy: list, k: int)
     top_ids: list = [()] * length
     top_probs: list = [()] * length
     entropies: list = [None] * length
-    for n, pos in enumerate(where):
-        top_ids[pos] = tuple(ids[n * k:(n + 1) * k])
-        top_probs[pos] = tuple(ps[n * k:(n + 1) * k])
-        entropies[pos] = entropy[n]
+    ids_by_row, ps_by_row = zip(*[iter(ids)] * k), zip(*[iter(ps)] * k)  # consecutive k-tuples
+    for pos, i, p, h in zip(where, ids_by_row, ps_by_row, entropy):
+        top_ids[pos], top_probs[pos], entropies[pos] = i, p, h
     return tuple(top_ids), tuple(top_probs), tuple(entropies)
