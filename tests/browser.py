@@ -33,6 +33,31 @@ def launched():
             browser.close()
 
 
+@contextlib.contextmanager
+def opened(browser, url: str, width: int = 1280, height: int = 900):
+    """A tab of `browser` at `url`, once the page's canvas is drawn; closed after the block."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    try:
+        page.goto(url)
+        page.wait_for_selector("#canvas [data-step]")
+        yield page
+    finally:
+        page.close()
+
+
+@contextlib.contextmanager
+def served(demo, css: str = ""):
+    """A page built in the test (ui.build_demo), queued and served on a free port: its address."""
+    from tests.conftest import free_port
+    port = free_port()
+    demo.queue(default_concurrency_limit=1)
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=css)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
 def set_slider(page, elem_id: str, value: int) -> None:
     """Type `value` into a Gradio slider's number box and wait until the page holds it."""
     box = page.locator(f"#{elem_id} input[type=number]")

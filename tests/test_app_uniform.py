@@ -1,32 +1,26 @@
 """The app with DiffusionGemma, as an operator starts it: `app.models` / `app.build` with the diffusiongemma
 preset (a tiny random stand-in in a hub-shaped cache, offline) alone, and beside the shipped tiny LLaDA with
 `--versus`. The page follows the model: the Denoise tab shows DiffusionGemma's own settings, what needs
-[MASK] (infill, the training objective, two LLaDA rules side by side, steering) is not offered, the comparison
-puts masking and uniform noise side by side, and a run that stops early still ends with its plots drawn."""
+[MASK] (infill, the training objective, steering) is not offered, the comparison puts the model under its
+two rules or masking and uniform noise side by side, and a run that stops early still ends with its plots
+drawn."""
 
-import dataclasses
 import functools
 import re
 
 import pytest
 
 import app
-from llada_demo import models
 from llada_demo.engine.limits import from_args
 from llada_demo.web import views
 from tests.standins import diffusiongemma as standin
-from tests.standins.families import put_in_cache
 
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
     """A hub cache holding the stand-in under the preset's id, read offline with the preset's memory lowered."""
     folder = tmp_path_factory.mktemp("hf")
-    preset = models.PRESETS["diffusiongemma"]
-    put_in_cache(folder, preset.source, standin.diffusiongemma)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(models.PRESETS, "diffusiongemma", dataclasses.replace(preset, memory_gb=0.01))
-        mp.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    with standin.preset_in_cache(folder):
         yield str(folder)
 
 

@@ -6,7 +6,7 @@ connection open). Screenshots go to test-artifacts/ for a person to look at.
 
 import pytest
 
-from tests.browser import ARTIFACTS, needs_chromium, set_slider
+from tests.browser import ARTIFACTS, needs_chromium, opened, set_slider
 
 pytestmark = needs_chromium
 
@@ -21,11 +21,8 @@ WATCH_STEPS = """() => {
 
 @pytest.fixture(scope="module")
 def page(chromium, served_app):
-    page = chromium.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(served_app)
-    page.wait_for_selector("#canvas [data-step]")
-    yield page
-    page.close()
+    with opened(chromium, served_app) as page:
+        yield page
 
 
 def test_run_fills_the_canvas_live(page):

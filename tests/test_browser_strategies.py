@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from tests.browser import ARTIFACTS, expect, needs_chromium, set_slider
+from tests.browser import ARTIFACTS, expect, needs_chromium, opened, set_slider
 
 pytestmark = needs_chromium
 
@@ -20,11 +20,8 @@ REMDM_PROMPT, REMDM_POS = "The squirrel sneezed beside the spotted field,", 7
 
 @pytest.fixture(scope="module")
 def page(chromium, served_app):
-    page = chromium.new_page(viewport={"width": 1280, "height": 1000})
-    page.goto(served_app)
-    page.wait_for_selector("#canvas [data-step]")
-    yield page
-    page.close()
+    with opened(chromium, served_app, height=1000) as page:
+        yield page
 
 
 def passes(status: str) -> int:

@@ -14,8 +14,7 @@ import pytest
 from llada_demo.engine import runs
 from llada_demo.models import DIFFUSION, Loaded
 from llada_demo.web import render, ui, views
-from tests.browser import ARTIFACTS, expect, needs_chromium
-from tests.conftest import free_port
+from tests.browser import ARTIFACTS, expect, needs_chromium, opened, served
 from tests.standins import diffusiongemma as standin
 
 pytestmark = needs_chromium
@@ -49,17 +48,8 @@ def page(chromium):
     config = ui.PageConfig(gen_length=16, steps=16, block_length=16, max_length=64, prompt="w1 w2 w3",
                            uniform_noise=True)
     demo = ui.build_demo(views.Backend(denoise=functools.partial(runs.denoise, loaded)), config)
-    demo.queue(default_concurrency_limit=1)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=render.CSS)
-    try:
-        page = chromium.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"http://127.0.0.1:{port}/")
-        page.wait_for_selector("#canvas [data-step]")
+    with served(demo, render.CSS) as url, opened(chromium, url) as page:
         yield page
-        page.close()
-    finally:
-        demo.close()
 
 
 def test_a_chip_goes_noise_accepted_renoised_accepted(page):
@@ -135,17 +125,8 @@ def versus_page(chromium):
                             versus=functools.partial(runs.compare_models, llada, gemma))
     config = ui.PageConfig(gen_length=16, steps=16, block_length=16, max_length=64, prompt="Kilm lived near the",
                            versus=("tiny-llada (masking)", "tiny-diffusiongemma (uniform noise)"))
-    demo = ui.build_demo(backend, config).queue(default_concurrency_limit=1)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=render.CSS)
-    try:
-        page = chromium.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(f"http://127.0.0.1:{port}/")
-        page.wait_for_selector("#canvas [data-step]")
+    with served(ui.build_demo(backend, config), render.CSS) as url, opened(chromium, url, height=1000) as page:
         yield page
-        page.close()
-    finally:
-        demo.close()
 
 
 def test_masking_and_uniform_noise_side_by_side(versus_page):

@@ -16,7 +16,6 @@ from llada_demo.engine import diffusiongemma, runs
 from llada_demo.engine.step import Trace
 from tests.worker_faults import assert_a_fault_ends_the_run
 from tests.standins import diffusiongemma as standin
-from tests.standins.families import put_in_cache
 
 MESSAGES = [{"role": "user", "content": "w1 w2 w3"}]
 CANVAS = standin.CANVAS
@@ -187,11 +186,7 @@ def test_settings_are_checked_with_a_sentence(tiny):
 def loaded(tmp_path_factory):
     """The diffusiongemma preset loaded through models.load, by its hub id, from a hub-shaped cache, offline."""
     cache = tmp_path_factory.mktemp("hf")
-    preset = models.PRESETS["diffusiongemma"]
-    put_in_cache(cache, preset.source, standin.diffusiongemma)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(models.PRESETS, "diffusiongemma", dataclasses.replace(preset, memory_gb=0.01))
-        mp.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    with standin.preset_in_cache(cache):
         return models.load("diffusiongemma", device="cpu", cache_dir=str(cache))
 
 

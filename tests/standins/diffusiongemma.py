@@ -17,6 +17,7 @@ What it is not: the real model (its answers are noise) or its processor (the ima
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import torch
@@ -64,6 +65,24 @@ def tokenizer() -> PreTrainedTokenizerFast:
                                   unk_token="<unk>", mask_token="<mask>")
     tok.chat_template = TEMPLATE
     return tok
+
+
+@contextlib.contextmanager
+def preset_in_cache(cache_dir: Path):
+    """The diffusiongemma preset readable by its hub id from `cache_dir`, offline, with its memory lowered
+    to fit this machine (its real ~52 GB would be refused): the stand-in put where the hub client looks."""
+    import dataclasses
+
+    import pytest
+
+    from llada_demo import models
+    from tests.standins.families import put_in_cache
+    preset = models.PRESETS["diffusiongemma"]
+    put_in_cache(Path(cache_dir), preset.source, diffusiongemma)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(models.PRESETS, "diffusiongemma", dataclasses.replace(preset, memory_gb=0.01))
+        mp.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+        yield
 
 
 def diffusiongemma(folder: Path) -> None:
