@@ -49,6 +49,8 @@ def test_the_page_follows_a_uniform_noise_model(cache, alone):
     demo = app.build(args_for(cache, "--model", "diffusiongemma", "--ar", "none"), from_args(app.parse_args([])))
     assert component(demo, "uniform-settings") is not None  # DiffusionGemma's rule, temperatures, stopping
     assert not component(demo, "steer").visible
+    assert component(demo, "masks-left").label == "Positions not accepted"  # no masks to count
+    assert component(demo, "heatmap").label.startswith("Entropy")
     # LLaDA's decoding rule sits in a hidden column (the accordion has DiffusionGemma's own rule).
     hidden, block = False, component(demo, "rule")
     while block is not None and not hidden:

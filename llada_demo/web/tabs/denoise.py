@@ -91,10 +91,11 @@ def build(backend: views.Backend, config: PageConfig):
             side_b = gr.Dropdown(branches.choices(None), value=branches.MAIN, label="with", elem_id="compare-b")
         sides = gr.HTML(branches.side_by_side(None, None, None), elem_id="branch-sides")
     with gr.Row():
-        heatmap = gr.Plot(label="Confidence of the guess at each position and step", elem_id="heatmap")
+        heatmap = gr.Plot(label="Entropy at each position and step" if config.uniform_noise
+                          else "Confidence of the guess at each position and step", elem_id="heatmap")
         order = gr.Plot(label="Decode order", elem_id="decode-order")
     with gr.Row():
-        masks = gr.Plot(label="Masks left", elem_id="masks-left")
+        masks = gr.Plot(label="Positions not accepted" if config.uniform_noise else "Masks left", elem_id="masks-left")
         entropy = gr.Plot(label="Mean entropy", elem_id="entropy")
     with gr.Accordion("Export and import", open=False):
         with gr.Row():
