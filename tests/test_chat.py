@@ -105,46 +105,45 @@ def test_a_preset_that_cannot_load_gives_way_to_the_shipped_pair(tmp_path):
     assert app.chosen(app.parse_args([])) == models.default_pair(models.free_gpu_gb())
 
 
-def test_the_served_page_keeps_a_conversation_for_an_instruct_preset(tmp_path, monkeypatch):
-    """The app started on an instruct preset (a stand-in in the cache) shows the conversation box; through the
-    API a message streams the canvas and comes back in the conversation, and the next turn builds on it."""
+@pytest.fixture(scope="module")
+def chat_app(tmp_path_factory):
+    """app.py served on an instruct preset (a stand-in in a hub-shaped cache): its address."""
     import app
-    from gradio_client import Client
     from tests.conftest import free_port
 
+    cache = tmp_path_factory.mktemp("hf")
     preset = models.PRESETS["modernbert-large-chat"]
-    put_in_cache(tmp_path, preset.source, FAMILIES[preset.source])
+    put_in_cache(cache, preset.source, FAMILIES[preset.source])
     port = free_port()
-    demo = app.launch(app.parse_args(["--model", preset.name, "--ar", "none", "--cache-dir", str(tmp_path),
+    demo = app.launch(app.parse_args(["--model", preset.name, "--ar", "none", "--cache-dir", str(cache),
                                       "--port", str(port)]), prevent_thread_lock=True, quiet=True)
-    try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        first = list(client.submit([], "w1 w2", 8, 4, 8, "low_confidence", 0.0, 0.0, 0, True, api_name="/denoise"))
-        talk = first[-1][-1]
-        assert [m["role"] for m in talk] == ["user", "assistant"] and len(first) == 5  # 4 passes + the reply
-        assert 'data-step="4"' in first[-2][0]
-        second = list(client.submit(talk, "w3", 8, 4, 8, "low_confidence", 0.0, 0.0, 0, True, api_name="/denoise"))
-        assert [m["role"] for m in second[-1][-1]] == ["user", "assistant"] * 2
-        assert client.predict(api_name="/new_conversation")[0] in ([], None)
-    finally:
-        demo.close()
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
 
 
-def test_a_person_sees_the_conversation_and_the_reply_on_the_canvas(tmp_path, chromium):
+def test_the_served_page_keeps_a_conversation_for_an_instruct_preset(chat_app):
+    """The app started on an instruct preset shows the conversation box; through the API a message streams
+    the canvas and comes back in the conversation, and the next turn builds on it."""
+    from gradio_client import Client
+
+    client = Client(chat_app, verbose=False)
+    first = list(client.submit([], "w1 w2", 8, 4, 8, "low_confidence", 0.0, 0.0, 0, True, api_name="/denoise"))
+    talk = first[-1][-1]
+    assert [m["role"] for m in talk] == ["user", "assistant"] and len(first) == 5  # 4 passes + the reply
+    assert 'data-step="4"' in first[-2][0]
+    second = list(client.submit(talk, "w3", 8, 4, 8, "low_confidence", 0.0, 0.0, 0, True, api_name="/denoise"))
+    assert [m["role"] for m in second[-1][-1]] == ["user", "assistant"] * 2
+    assert client.predict(api_name="/new_conversation")[0] in ([], None)
+
+
+def test_a_person_sees_the_conversation_and_the_reply_on_the_canvas(chat_app, chromium):
     """In the browser: the conversation box above the message; each message animates the canvas, then its
     reply joins the conversation and the message box empties (screenshot in test-artifacts/)."""
     from tests.browser import ARTIFACTS, playwright
-    import app
-    from tests.conftest import free_port
 
-    preset = models.PRESETS["modernbert-large-chat"]
-    put_in_cache(tmp_path, preset.source, FAMILIES[preset.source])
-    port = free_port()
-    demo = app.launch(app.parse_args(["--model", preset.name, "--ar", "none", "--cache-dir", str(tmp_path),
-                                      "--port", str(port)]), prevent_thread_lock=True, quiet=True)
+    page = chromium.new_page(viewport={"width": 1280, "height": 1000})
     try:
-        page = chromium.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(f"http://127.0.0.1:{port}/")
+        page.goto(chat_app)
         page.wait_for_selector("#conversation")
         for i, message in enumerate(("w1 w2 w3", "w4 <script>window.__hacked=1</script>"), 1):
             page.locator("#prompt textarea").fill(message)
@@ -158,9 +157,8 @@ def test_a_person_sees_the_conversation_and_the_reply_on_the_canvas(tmp_path, ch
         page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
         page.locator("#new-conversation").click()
         playwright.expect(page.locator("#conversation .message-row")).to_have_count(0, timeout=10_000)
-        page.close()
     finally:
-        demo.close()
+        page.close()
 
 
 def test_zerogpu_lends_a_gpu_to_every_model_function_of_the_backend():
