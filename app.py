@@ -6,8 +6,8 @@ Settings come from flags or the environment: --port / GRADIO_SERVER_PORT, --host
 --model / LLADA_DEMO_MODEL and --ar / LLADA_DEMO_AR (a preset name, an allowlisted hub id or a local
 folder; "auto": LLaDA-8B-Instruct and an AR peer on a CUDA GPU with room for them, else the shipped tiny
 pair), --versus / LLADA_DEMO_VERSUS (a second diffusion model for the comparison tab, e.g. diffusiongemma
-beside LLaDA: masking and uniform noise side by side; none by default), --cache-dir / HF_HUB_CACHE (where downloaded weights are), --allow / LLADA_DEMO_ALLOW (more hub
-ids the operator permits), --trust-remote-code. A model that cannot be loaded (weights not downloaded
+beside LLaDA: masking and uniform noise side by side; none by default), --cache-dir / HF_HUB_CACHE (where
+downloaded weights are), --allow / LLADA_DEMO_ALLOW (more hub ids the operator permits), --trust-remote-code. A model that cannot be loaded (weights not downloaded
 while offline, too big for this machine) gives way to the shipped tiny pair, and the page says why;
 without the shipped pair on disk, to an untrained random tiny model.
 
@@ -149,7 +149,7 @@ def shipped_plan(args) -> tuple[str, str] | None:
     from llada_demo.models import zerogpu
 
     model = SHIPPED[0] if args.model == "auto" and no_gpu_here() else args.model
-    if model != SHIPPED[0] or zerogpu.available() or getattr(args, "versus", "none") != "none":
+    if model != SHIPPED[0] or zerogpu.available() or args.versus != "none":
         return None
     return model, ("none" if args.ar == "none" else SHIPPED[1])  # beside the tiny model only its twin (load_ar)
 
@@ -214,15 +214,14 @@ class Models:
     uniform_noise: bool = False  # the diffusion model diffuses by uniform noise (DiffusionGemma), not masks
 
 
-def load_versus(args, loaded):
+def load_versus(args):
     """The second diffusion model for the comparison tab, or None (with the reason) when it cannot be had."""
     from llada_demo.models import DIFFUSION
 
-    name = getattr(args, "versus", "none")
-    if name in ("none", ""):
+    if args.versus in ("none", ""):
         return None, ""
     try:
-        second = _load(name, args)
+        second = _load(args.versus, args)
     except (OSError, ValueError) as err:
         return None, f" No second diffusion model: {err}"
     if second.kind != DIFFUSION:
@@ -231,6 +230,7 @@ def load_versus(args, loaded):
 
 
 def kind_of_noise(loaded) -> str:
+    """How the model hides tokens, as the page names it beside the model's name."""
     from llada_demo.engine import diffusiongemma
 
     return "uniform noise" if diffusiongemma.serves(loaded.model) else "masking"
@@ -250,7 +250,7 @@ def models(args, world=None) -> Models:
     limits = from_args(args)
     loaded, problem = load_diffusion(args)
     ar, ar_problem = load_ar(args, loaded.name)
-    versus, versus_problem = load_versus(args, loaded)
+    versus, versus_problem = load_versus(args)
     note = (f"Diffusion model: **{loaded.name}**, {loaded.parameters / 1e6:.1f} M parameters on {loaded.device}: "
             f"{problem}{loaded.description}."
             + (f" Autoregressive twin: **{ar.name}**, {ar.parameters / 1e6:.1f} M parameters." if ar else ar_problem)
@@ -263,13 +263,12 @@ def models(args, world=None) -> Models:
     # A uniform-noise model (DiffusionGemma) has no [MASK]: infill (blanks are masks), the masked training
     # objective and steering (an edited canvas of masks) do not apply.
     uniform = diffusiongemma.serves(loaded.model)
-    masks = not uniform
     backend = Backend(denoise=bound(runs.denoise, loaded),
                       compare=bound(runs.compare, loaded, ar) if ar else None,
-                      infill=bound(runs.infill, loaded) if masks else None,
+                      infill=None if uniform else bound(runs.infill, loaded),
                       compare_strategies=bound(runs.compare_strategies, loaded),  # for DiffusionGemma: its 2 rules
-                      objective=functools.partial(lesson.draw, loaded, ar) if masks else None, limits=limits,
-                      steer=bound(runs.continue_from, loaded) if masks else None,
+                      objective=None if uniform else functools.partial(lesson.draw, loaded, ar), limits=limits,
+                      steer=None if uniform else bound(runs.continue_from, loaded),
                       versus=bound(runs.compare_models, loaded, versus) if versus else None)
     backend = zerogpu.wrap(backend)  # on a ZeroGPU Space each run holds a lent GPU; elsewhere unchanged
     tiny = loaded.name.startswith(("tiny", "random"))

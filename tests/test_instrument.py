@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from llada_demo.engine import diffusion
-from llada_demo.engine.instrument import Scratch, class_count, measure, to_host, top_k
+from llada_demo.engine.instrument import Measured, Scratch, class_count, measure, to_host, top_k
 
 
 def float64_entropy(logits: torch.Tensor) -> torch.Tensor:
@@ -129,9 +129,8 @@ def reference_measure(probs, guesses, rows, k, logits=None, scratch=None):
     where = rows.nonzero()[:, 0]
     values, ids = probs.float().topk(min(k, probs.shape[-1]), dim=-1)
     entropy = float64_entropy(logits if logits is not None else probs.double().log())
-    return type("Reference", (), dict(
-        probability=probs.gather(-1, guesses[:, None])[:, 0], rows=where, top_ids=ids[where],
-        top_probs=values[where], entropy=entropy[where].float()))
+    return Measured(probability=probs.gather(-1, guesses[:, None])[:, 0], rows=where, top_ids=ids[where],
+                    top_probs=values[where], entropy=entropy[where].float(), positions=tuple(where.tolist()))
 
 
 @pytest.mark.parametrize("temperature", [0.0, 0.7])

@@ -273,10 +273,10 @@ def _steps(passes: Iterator[Pass], top_k: int) -> Iterator[Step]:
     for index, p in enumerate(passes):
         L = p.guesses.shape[1]
         m = measure(p.probs[0], p.guesses[0], p.was_masked[0], top_k, p.logits[0], scratch)
-        tokens, guesses, committed, remasked, score, probability, where, ids, ps, entropy = to_host(
-            p.x[0, -L:], p.guesses[0], p.to_commit[0], p.remasked[0], p.score[0], m.probability, m.rows,
+        tokens, guesses, committed, remasked, score, probability, ids, ps, entropy = to_host(
+            p.x[0, -L:], p.guesses[0], p.to_commit[0], p.remasked[0], p.score[0], m.probability,
             m.top_ids, m.top_probs, m.entropy)
-        top_ids, top_probs, entropies = spread(L, where, ids, ps, entropy, m.top_ids.shape[-1])
+        top_ids, top_probs, entropies = spread(L, m.positions, ids, ps, entropy, m.top_ids.shape[-1])
         yield Step(
             index=index,
             block=p.block,

@@ -250,7 +250,7 @@ class _Recorder:
 def traced(loaded, prompt: str, history: tuple[tuple[str, str], ...], generator: torch.Generator, *, steps: int,
            gen_length: int, temperature: float = 0.0, cfg_scale: float = 0.0, remasking: str = "low_confidence",
            seed: int = 0, threshold: float | None = None, entropy_bound: float | None = None,
-           remdm_number: int | None = None, rule: str = "entropy_bound", t_max: float = DEFAULTS["t_max"],
+           remdm_number: int | None = None, rule: str | None = None, t_max: float = DEFAULTS["t_max"],
            t_min: float = DEFAULTS["t_min"], stability_threshold: int = DEFAULTS["stability_threshold"],
            confidence_threshold: float | None = DEFAULTS["confidence_threshold"]):
     """(the empty Trace, the Step stream) of a DiffusionGemma run, for `runs.denoise` to stream.
@@ -259,6 +259,7 @@ def traced(loaded, prompt: str, history: tuple[tuple[str, str], ...], generator:
     does not apply). The trace's `steps` setting is the most Steps the run may yield (per block: the
     denoising steps and the commit), its `gen_length` the whole canvases generated, so an exported trace
     checks out; its mask id is NOT_DRAWN, which marks the positions of blocks not started yet.
+    rule: one of RULES; None picks it from the knob given (a threshold alone: block refinement).
     """
     from llada_demo.engine.step import Trace
     from llada_demo.engine.text import display_texts
@@ -270,6 +271,9 @@ def traced(loaded, prompt: str, history: tuple[tuple[str, str], ...], generator:
     if remasking != "low_confidence":
         raise ValueError("DiffusionGemma has no masks to choose among; keep the remasking score at low_confidence "
                          "and pick its decoding rule (entropy_bound or block_refinement) instead.")
+    if rule is None:  # from the knob given: a threshold alone (LLaDA's rule controls) is diffusers' block
+        # refinement, which commits what is at least that sure; else the checkpoint's entropy bound.
+        rule = "block_refinement" if threshold is not None and entropy_bound is None else "entropy_bound"
     entropy_bound = DEFAULTS["entropy_bound"] if entropy_bound is None else entropy_bound
     threshold = 0.95 if threshold is None else threshold
     messages = [m for user, reply in history for m in ({"role": "user", "content": user},

@@ -112,6 +112,7 @@ class Measured:
     top_ids: torch.Tensor      # (M, k)
     top_probs: torch.Tensor    # (M, k)
     entropy: torch.Tensor      # (M,) nats
+    positions: tuple[int, ...]  # `rows` on the host (measure reads them there once; no second copy)
 
 
 class Scratch:
@@ -159,7 +160,7 @@ def measure(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: i
     M, k = len(positions), min(k, probs.shape[-1])
     if M == 0:
         nothing = probs.new_empty((0, k), dtype=torch.float32)
-        return Measured(probability, where, nothing.long(), nothing, nothing[:, 0])
+        return Measured(probability, where, nothing.long(), nothing, nothing[:, 0], ())
     lo, hi = positions[0], positions[-1] + 1
     in_place = hi - lo <= SPAN_SLACK * M and probs.dtype == torch.float32 and \
         (logits is None or logits.dtype == torch.float32)
@@ -186,7 +187,7 @@ def measure(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: i
         pick = where - lo
         top_p, top_i = top_p.index_select(0, pick), top_i.index_select(0, pick)
         entropy = entropy.index_select(0, pick)
-    return Measured(probability, where, top_i, top_p, entropy.clamp_min_(0))
+    return Measured(probability, where, top_i, top_p, entropy.clamp_min_(0), tuple(positions))
 
 
 def to_host(*tensors: torch.Tensor) -> list[list]:
@@ -228,8 +229,8 @@ def describe(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: 
     """`measure`, as plain values: (probability, top_ids, top_probs, entropy), tuples of length L; top-k
     and entropy are empty / None where `rows` is False."""
     m = measure(probs, guesses, rows, k, logits)
-    probability, where, ids, ps, entropy = to_host(m.probability, m.rows, m.top_ids, m.top_probs, m.entropy)
-    return (tuple(probability),) + spread(probs.shape[0], where, ids, ps, entropy, m.top_ids.shape[-1])
+    probability, ids, ps, entropy = to_host(m.probability, m.top_ids, m.top_probs, m.entropy)
+    return (tuple(probability),) + spread(probs.shape[0], m.positions, ids, ps, entropy, m.top_ids.shape[-1])
 
 
 def spread(length: int, where: list, ids: list, ps: list, entropy: list, k: int):

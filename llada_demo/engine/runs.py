@@ -112,15 +112,11 @@ def denoise(loaded: Loaded, prompt: str, *, steps: int, gen_length: int, block_l
     device = next(loaded.model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(seed))
     if diffusiongemma.serves(loaded.model):  # uniform noise: diffusers' DiffusionGemmaPipeline (engine/diffusiongemma.py)
-        uniform = dict(uniform or {})
-        if "rule" not in uniform and threshold is not None and entropy_bound is None:
-            # A threshold alone (the page's rule controls, two strategies side by side) is diffusers'
-            # BlockRefinementScheduler: commit what is at least that sure. Else the checkpoint's entropy bound.
-            uniform["rule"] = "block_refinement"
         trace, stream = diffusiongemma.traced(loaded, prompt, history if loaded.chat else (), generator, steps=steps,
                                               gen_length=gen_length, temperature=temperature, cfg_scale=cfg_scale,
                                               remasking=remasking, seed=seed, threshold=threshold,
-                                              entropy_bound=entropy_bound, remdm_number=remdm_number, **uniform)
+                                              entropy_bound=entropy_bound, remdm_number=remdm_number,
+                                              **(uniform or {}))
         return _stream(trace, stream, loaded.tokenizer)
     if uniform:
         raise ValueError("Those settings (rule, t_max, t_min, stopping thresholds) are DiffusionGemma's; the loaded "

@@ -282,8 +282,9 @@ def compare_frames(backend: Backend, prompt, gen_length, steps, block_length, te
     """Both panes per frame, one forward pass of each side, and the tokens-per-pass chart.
 
     mode: diffusion vs autoregressive (the diffusion side under rule A), two diffusion strategies (A and
-    B, same model and prompt), or two diffusion models (each under its own sampler's rule). rules: for A then B, (remasking, rule, threshold, entropy_bound, remdm_number);
-    missing ones are LLaDA's fixed schedule with low_confidence."""
+    B, same model and prompt), or two diffusion models (each under its own sampler's rule). rules: for A
+    then B, (remasking, rule, threshold, entropy_bound, remdm_number); missing ones are LLaDA's fixed
+    schedule with low_confidence."""
     try:
         mode = limits.choice(mode, "comparison", COMPARE_MODES)
         if len(rules) not in (0, 5, 10):
