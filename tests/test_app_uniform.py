@@ -11,8 +11,8 @@ import re
 import pytest
 
 import app
-from llada_demo.engine.limits import from_args
-from llada_demo.web import views
+from llada_demo.engine.limits import Limits, from_args
+from llada_demo.web import validate, views
 from tests.standins import diffusiongemma as standin
 
 
@@ -50,6 +50,13 @@ def test_the_page_follows_a_uniform_noise_model(cache, alone):
     assert component(demo, "uniform-settings") is not None  # DiffusionGemma's rule, temperatures, stopping
     assert not component(demo, "steer").visible
     assert component(demo, "masks-left").label == "Positions not accepted"  # no masks to count
+    assert not component(demo, "block-length").visible  # its block is its own canvas
+    # Nor does LLaDA's schedule rule refuse its settings: 48 steps per block on a 32-token run is fine.
+    for block in (32, 192):  # as LLaDA's: more steps than tokens; a block longer than the run
+        assert all(v["is_valid"] for v in validate.denoise(Limits(), "w1", 32, 48, block, "low_confidence", 0.0,
+                                                           0.0, 0, schedule=False))
+        assert not all(v["is_valid"] for v in validate.denoise(Limits(), "w1", 32, 48, block, "low_confidence",
+                                                               0.0, 0.0, 0))
     assert component(demo, "heatmap").label.startswith("Entropy")
     # LLaDA's decoding rule sits in a hidden column (the accordion has DiffusionGemma's own rule).
     hidden, block = False, component(demo, "rule")

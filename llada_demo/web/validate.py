@@ -33,10 +33,12 @@ def verdict(check: Callable[[], object]) -> dict:
 
 
 def run_settings(limits_: Limits, prompt, gen_length, steps, block_length, temperature=0.0, seed=0,
-                 empty: str = views.EMPTY_PROMPT) -> list[dict]:
+                 empty: str = views.EMPTY_PROMPT, schedule: bool = True) -> list[dict]:
     """Verdicts for (prompt, gen_length, steps, block_length, temperature, seed), as `views.checked_run`
     checks them; the schedule rule speaks on the block length (blocks that do not tile the length) or on
-    the steps (not the same number per block, or more than the tokens), once both are whole numbers."""
+    the steps (not the same number per block, or more than the tokens), once both are whole numbers.
+    schedule: False for a model that does not follow LLaDA's schedule (DiffusionGemma: its block is its
+    own canvas and its steps are per block; engine/diffusiongemma.check_settings checks them)."""
     length = lambda: limits.whole(gen_length, "generation length", 1, limits_.max_gen_length)  # noqa: E731
     count = lambda: limits.whole(steps, "number of steps", 1, limits_.max_steps)  # noqa: E731
     block = lambda: limits.whole(block_length, "block length", 1, limits_.max_gen_length)  # noqa: E731
@@ -44,6 +46,7 @@ def run_settings(limits_: Limits, prompt, gen_length, steps, block_length, tempe
     tiles = lambda: limits.check_blocks(gen_length=int(gen_length), block_length=int(block_length))  # noqa: E731
     # The steps rule counts blocks, so it speaks only once the blocks tile (a block longer than the
     # length makes zero blocks); until then the block length carries the one message.
+    whole = whole and schedule
     tiled = whole and verdict(tiles)["is_valid"]
     return [verdict(lambda: limits.text(prompt, "prompt", limits_.max_prompt_chars, empty)),
             verdict(length),
@@ -55,21 +58,23 @@ def run_settings(limits_: Limits, prompt, gen_length, steps, block_length, tempe
 
 
 def denoise(limits_: Limits, prompt, gen_length, steps, block_length, remasking, temperature, cfg_scale, seed,
-            *rest) -> list[dict]:
+            *rest, schedule: bool = True) -> list[dict]:
     """The Denoise tab's Run/Enter (inputs as in tabs/denoise.py; later inputs are left to the view)."""
-    p, g, s, b, t, sd = run_settings(limits_, prompt, gen_length, steps, block_length, temperature, seed)
+    p, g, s, b, t, sd = run_settings(limits_, prompt, gen_length, steps, block_length, temperature, seed,
+                                     schedule=schedule)
     cfg = verdict(lambda: limits.number(cfg_scale, "CFG scale", 0.0, limits.MAX_CFG_SCALE))
     return [p, g, s, b, gr.validate(True, ""), t, cfg, sd, *[gr.validate(True, "")] * len(rest)]
 
 
-def chat(limits_: Limits, conversation, *inputs) -> list[dict]:
+def chat(limits_: Limits, conversation, *inputs, schedule: bool = True) -> list[dict]:
     """The Denoise tab with an instruct model: the conversation first, then the Denoise inputs."""
-    return [gr.validate(True, ""), *denoise(limits_, *inputs)]
+    return [gr.validate(True, ""), *denoise(limits_, *inputs, schedule=schedule)]
 
 
-def compare(limits_: Limits, prompt, gen_length, steps, block_length, temperature, seed, *rest) -> list[dict]:
+def compare(limits_: Limits, prompt, gen_length, steps, block_length, temperature, seed, *rest,
+            schedule: bool = True) -> list[dict]:
     """The comparison tab's Run both (inputs as in tabs/compare.py; later inputs are left to the view)."""
-    return [*run_settings(limits_, prompt, gen_length, steps, block_length, temperature, seed),
+    return [*run_settings(limits_, prompt, gen_length, steps, block_length, temperature, seed, schedule=schedule),
             *[gr.validate(True, "")] * len(rest)]
 
 

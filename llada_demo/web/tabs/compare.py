@@ -88,7 +88,8 @@ def build(backend: views.Backend, config: PageConfig):
                       [prompt, gen_length, steps, block_length, temperature, seed, mode, *sides[0][1],
                        *sides[1][1]],
                       [d_canvas, d_status, a_canvas, a_status, chart], api_name="compare", concurrency_id="model",
-                      preprocess=False, validator=functools.partial(validate.compare, backend.limits))
+                      preprocess=False, validator=functools.partial(validate.compare, backend.limits,
+                                                                    schedule=not config.uniform_noise))
     stop.click(None, None, None, cancels=[event])
     mode.change(lambda m: (*titles[m], gr.update(visible=rules_shown(m, "a")), gr.update(visible=rules_shown(m, "b"))),
                 mode, [left, right, sides[0][0], sides[1][0]], api_name=False, queue=False)

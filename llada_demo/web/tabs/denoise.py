@@ -37,10 +37,12 @@ def build(backend: views.Backend, config: PageConfig):
         with gr.Row():
             gen_length = gr.Slider(4, config.max_length, value=config.gen_length, step=1,
                                    label="Generation length (gen_length)", elem_id="gen-length")
-            steps = gr.Slider(1, config.max_length, value=config.steps, step=1, label="Steps (forward passes)",
-                              elem_id="steps")
+            steps = gr.Slider(1, config.max_length, value=config.steps, step=1, elem_id="steps",
+                              label="Most denoising steps per block" if config.uniform_noise
+                              else "Steps (forward passes)")
+            # DiffusionGemma's block is its own canvas (the page's block length does not apply): hidden.
             block_length = gr.Slider(1, config.max_length, value=config.block_length, step=1, label="Block length",
-                                     elem_id="block-length")
+                                     elem_id="block-length", visible=not config.uniform_noise)
         with gr.Row():
             # LLaDA's score and rules have no meaning without masks: DiffusionGemma's come in its accordion.
             remasking = gr.Radio(list(REMASKING), value="low_confidence", label="Remasking",
@@ -51,7 +53,7 @@ def build(backend: views.Backend, config: PageConfig):
         with gr.Column(visible=not config.uniform_noise):
             rule, knobs = rule_controls("")
         with gr.Row():
-            show_guesses = gr.Checkbox(value=True, label="Show guesses under masks")
+            show_guesses = gr.Checkbox(value=True, label="Show guesses under masks", visible=not config.uniform_noise)
             speed = gr.Slider(1, 30, value=8, step=1, label="Playback speed (steps per second)")
             pace = gr.Slider(0, 30, value=0, step=1, label="Live run pace (steps per second; 0 = as fast as the model)",
                              elem_id="pace")
@@ -120,7 +122,8 @@ def build(backend: views.Backend, config: PageConfig):
     frames, inputs = functools.partial(views.paced_frames, frames), [*inputs, pace]  # pace last: see paced_frames
     if config.uniform_noise:  # the accordion's settings come after the pace (tabs/uniform.py)
         frames, inputs = functools.partial(uniform.frames, backend, config.chat), [*inputs, *uniform_inputs]
-    check = functools.partial(validate.chat if config.chat else validate.denoise, backend.limits)
+    check = functools.partial(validate.chat if config.chat else validate.denoise, backend.limits,
+                              schedule=not config.uniform_noise)  # DiffusionGemma's block is its canvas
     run_event = run.click(frames, inputs, outputs, api_name="denoise", concurrency_id="model", preprocess=False,
                           validator=check)
     submit_event = prompt.submit(frames, inputs, outputs, api_name=False, concurrency_id="model", preprocess=False,
