@@ -239,7 +239,7 @@ def kind_of_noise(loaded) -> str:
 def models(args, world=None) -> Models:
     """Load the models (falling back as `load_diffusion` says) and bind the page's functions to them."""
     from llada_demo.tinyworld import corpus
-    from llada_demo.engine import diffusiongemma, lesson, runs
+    from llada_demo.engine import diffusiongemma, instrument, lesson, runs
     from llada_demo.engine.limits import from_args
     from llada_demo.models import zerogpu
     from llada_demo.web.views import Backend
@@ -249,6 +249,7 @@ def models(args, world=None) -> Models:
         torch.set_num_threads(args.threads)
     limits = from_args(args)
     loaded, problem = load_diffusion(args)
+    instrument.prepare(loaded.device)  # the page's numbers per pass, compiled for the CPU: ready before a first run
     ar, ar_problem = load_ar(args, loaded.name)
     versus, versus_problem = load_versus(args)
     note = (f"Diffusion model: **{loaded.name}**, {loaded.parameters / 1e6:.1f} M parameters on {loaded.device}: "

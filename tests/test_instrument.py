@@ -1,5 +1,6 @@
-"""The page's numbers per pass (llada_demo/engine/instrument.py) against plain references: torch.topk for
-the candidates, the float64 entropy -sum p log p, probs.gather for the guess's probability; and the
+"""The page's numbers per pass (llada_demo/engine/instrument.py, and its compiled CPU loop in
+instrument_cpu.py) against plain references: torch.topk for the candidates, the float64 entropy
+-sum p log p, probs.gather for the guess's probability; the two paths against each other; and the
 sampler's Steps against Steps built from those references on the same passes."""
 
 import math
@@ -7,7 +8,7 @@ import math
 import pytest
 import torch
 
-from llada_demo.engine import diffusion
+from llada_demo.engine import diffusion, instrument, instrument_cpu
 from llada_demo.engine.instrument import Measured, Scratch, class_count, measure, to_host, top_k
 
 
@@ -40,12 +41,22 @@ def row_patterns(length: int, seed: int) -> dict:
     }
 
 
+def same_top_k(values, ids, probs, reference):
+    """torch.topk's answer, ties aside: the same values; each id a distinct entry holding its value; the same
+    id wherever that value is not tied in its row (torch.topk orders tied entries as its kernel happens to)."""
+    assert torch.equal(values, reference.values)
+    assert torch.equal(probs.gather(-1, ids), values)
+    assert all(len(set(row)) == len(row) for row in ids.tolist())
+    tied = (probs[:, None, :] == values[:, :, None]).sum(-1) > 1  # (M, k)
+    assert torch.equal(ids[~tied], reference.indices[~tied])
+
+
 def check(m, probs, logits, rows, k, atol):
     reference = probs.topk(min(k, probs.shape[-1]), dim=-1)
     where = rows.nonzero()[:, 0]
     assert torch.equal(m.rows, where)
-    assert torch.equal(m.top_probs, reference.values[where])
-    assert torch.equal(m.top_ids, reference.indices[where])
+    same_top_k(m.top_probs, m.top_ids, probs[where], torch.return_types.topk((reference.values[where],
+                                                                               reference.indices[where])))
     assert torch.equal(m.probability, probs.gather(-1, probs.argmax(-1)[:, None])[:, 0])
     assert m.entropy.shape == (len(where),) and not m.entropy.isnan().any()
     assert (m.entropy >= 0).all()
@@ -53,9 +64,10 @@ def check(m, probs, logits, rows, k, atol):
     assert (m.entropy.double() - truth).abs().max().item() <= atol if len(where) else True
 
 
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "eager"])
 @pytest.mark.parametrize("vocab", [7, 608, 1300, 4096, 5000, 32003])
 @pytest.mark.parametrize("shift", [0.0, 30.0, -30.0])
-def test_measure_is_the_plain_reference(vocab, shift):
+def test_measure_is_the_plain_reference(vocab, shift, compiled):
     length = 24 if vocab > 10_000 else 40
     logits = random_logits(length, vocab, seed=vocab + int(shift), shift=shift)
     logits[:5, 3] = -torch.inf  # a token the model rules out
@@ -65,7 +77,7 @@ def test_measure_is_the_plain_reference(vocab, shift):
     scratch = Scratch()
     for name, rows in row_patterns(length, vocab).items():
         for given in (logits, None):  # with the logits, and from the probabilities alone
-            m = measure(probs, guesses, rows, 5, given, scratch)
+            m = measure(probs, guesses, rows, 5, given, scratch, compiled=compiled)
             check(m, probs, logits, rows, 5, atol=1e-5 if given is not None else 3e-5)
 
 
@@ -80,12 +92,13 @@ def test_measure_in_half_precision_reads_float32_copies():
     assert (m.entropy.double() - truth).abs().max().item() < 1e-2  # bf16 probabilities: about 3 digits
 
 
-def test_a_row_sure_of_one_token_has_no_entropy():
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "eager"])
+def test_a_row_sure_of_one_token_has_no_entropy(compiled):
     logits = torch.full((3, 4096), -torch.inf)
     logits[:, 9] = 5.0
     logits[1, 10] = 5.0  # two tokens alike: log 2
     probs = logits.softmax(-1)
-    m = measure(probs, probs.argmax(-1), torch.ones(3, dtype=torch.bool), 5, logits)
+    m = measure(probs, probs.argmax(-1), torch.ones(3, dtype=torch.bool), 5, logits, compiled=compiled)
     assert m.entropy.tolist() == pytest.approx([0.0, math.log(2), 0.0], abs=1e-6)
     assert m.top_ids[:, 0].tolist() in ([9, 9, 9], [9, 10, 9])
 
@@ -108,6 +121,83 @@ def test_top_k_finds_the_best_in_the_last_entries_no_class_holds():
     values, ids = top_k(probs, 5)
     reference = probs.topk(5, dim=-1)
     assert torch.equal(values, reference.values) and torch.equal(ids, reference.indices)
+
+
+def test_the_compiled_loop_serves_float32_on_the_cpu_and_agrees_with_the_eager_code():
+    """The sampler's case takes the compiled path (numba is a requirement); half precision, probabilities without
+    logits and CUDA tensors do not. Where it serves, the two paths give the same numbers: the same float32
+    candidate probabilities, the same ids (no ties in random logits), entropies within float32 rounding."""
+    logits = random_logits(96, 126464 // 4, seed=5, shift=20.0)
+    probs = logits.softmax(-1)
+    assert instrument_cpu.serves(probs, logits)
+    assert not instrument_cpu.serves(probs, None)
+    assert not instrument_cpu.serves(probs.bfloat16(), logits.bfloat16())
+    rows = row_patterns(96, 5)["ragged"]
+    guesses = torch.randint(0, probs.shape[-1], (96,), generator=torch.Generator().manual_seed(5))
+    fast, eager = (measure(probs, guesses, rows, 5, logits, compiled=c) for c in (True, False))
+    assert torch.equal(fast.probability, eager.probability) and torch.equal(fast.rows, eager.rows)
+    assert torch.equal(fast.top_probs, eager.top_probs) and torch.equal(fast.top_ids, eager.top_ids)
+    assert fast.positions == eager.positions
+    assert (fast.entropy.double() - eager.entropy.double()).abs().max().item() < 5e-6
+    assert fast.top_ids.dtype == eager.top_ids.dtype and fast.entropy.dtype == eager.entropy.dtype
+
+
+def random_pass(L: int, vocab: int, seed: int) -> dict:
+    """One pass of the sampler for a batch of one, as `instrument.pass_on_host` takes it: a canvas with a
+    prompt, masked rows in a ragged pattern, scores -inf where not eligible, a remasked position."""
+    g = torch.Generator().manual_seed(seed)
+    logits = random_logits(L, vocab, seed=seed, shift=10.0)[None]  # (1, L, V)
+    logits[0, 2, :vocab // 2] = -torch.inf  # half the vocabulary ruled out at one row
+    probs = logits.softmax(-1)
+    rows = row_patterns(L, seed)["ragged"][None]
+    score = torch.where(rows, torch.rand(1, L, generator=g), -torch.inf)
+    committed = rows & (torch.rand(1, L, generator=g) < 0.2)
+    remasked = torch.zeros(1, L, dtype=torch.bool)
+    remasked[0, L // 2] = True
+    x = torch.randint(0, vocab, (1, 7 + L), generator=g)
+    return dict(probs=probs, guesses=probs.argmax(-1), rows=rows, k=5, logits=logits, x=x, committed=committed,
+                remasked=remasked, score=score)
+
+
+@pytest.mark.parametrize("vocab", [7, 608, 4096 + 37])
+def test_a_pass_on_the_host_is_the_same_compiled_or_eager(monkeypatch, vocab):
+    """`pass_on_host` in one compiled call (instrument_cpu) and as `measure` then `to_host`: the same lists, but
+    for the entropy's last rounded digit; both against the plain references."""
+    one = random_pass(40, vocab, seed=vocab)
+    fast = instrument.pass_on_host(scratch=Scratch(), **one)
+    monkeypatch.setattr(instrument_cpu, "serves", lambda *args: False)
+    eager = instrument.pass_on_host(scratch=Scratch(), **one)
+    assert fast[:8] == eager[:8] and fast[9] == eager[9]
+    assert all(abs(a - b) <= 1.0001e-4 for a, b in zip(fast[8], eager[8])) and len(fast[8]) == len(eager[8])
+    tokens, guesses, committed, remasked, score, probability, ids, ps, entropy, positions = fast
+    L, k = 40, min(5, vocab)
+    assert tokens == one["x"][0, -L:].tolist() and guesses == one["guesses"][0].tolist()
+    assert committed == one["committed"][0].long().tolist() and remasked == one["remasked"][0].long().tolist()
+    assert score == one["score"][0].double().mul(1e4).round().div(1e4).tolist()
+    assert positions == one["rows"][0].nonzero()[:, 0].tolist()
+    reference = one["probs"][0, positions].topk(k, dim=-1)
+    assert ps == reference.values.double().mul(1e4).round().div(1e4).flatten().tolist()
+    truth = float64_entropy(one["logits"][0, positions])
+    assert max(abs(h - t) for h, t in zip(entropy, truth.tolist())) <= 1.0001e-4 + 1e-5
+    assert all(type(i) is int for i in tokens + ids + committed + positions)
+
+
+def test_the_torch_code_serves_where_numba_is_missing(monkeypatch):
+    """Without numba (`instrument_cpu` cannot be imported) measure, pass_on_host and prepare keep to torch."""
+    monkeypatch.setattr(instrument, "_COMPILED", [None])
+    one = random_pass(24, 4096, seed=3)
+    m = measure(one["probs"][0], one["guesses"][0], one["rows"][0], 5, one["logits"][0])
+    check(m, one["probs"][0], one["logits"][0], one["rows"][0], 5, atol=1e-5)
+    assert instrument.pass_on_host(scratch=Scratch(), **one)[9] == list(m.positions)
+    instrument.prepare("cpu")
+    instrument.prepare("meta")  # off the CPU: nothing to ready
+
+
+def test_to_host_packs_half_precision_on_the_device_path_alike():
+    """bfloat16 has no numpy type: such tensors take the torch packing, with the same values."""
+    values = torch.randn(50, generator=torch.Generator().manual_seed(1)).bfloat16()
+    ids = torch.arange(6).view(2, 3)
+    assert to_host(values, ids) == to_host(values.float(), ids)
 
 
 def test_to_host_rounds_as_float64_and_returns_ints():
@@ -146,8 +236,9 @@ def test_sample_steps_are_those_of_the_plain_reference(monkeypatch, temperature)
     def run():
         return list(diffusion.sample(loaded.model, prompt, generator=torch.Generator().manual_seed(2), **settings))
 
-    ours = run()
-    monkeypatch.setattr(diffusion, "measure", reference_measure)
+    ours = run()  # the compiled CPU path (instrument_cpu), one call per pass
+    monkeypatch.setattr(instrument_cpu, "serves", lambda *args: False)
+    monkeypatch.setattr(instrument, "measure", reference_measure)
     theirs = run()
     assert len(ours) == len(theirs) == 32
     for a, b in zip(ours, theirs):

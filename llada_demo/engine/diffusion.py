@@ -22,12 +22,13 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from itertools import compress
 from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 
-from llada_demo.engine.instrument import Scratch, measure, spread, to_host
+from llada_demo.engine.instrument import Scratch, pass_on_host, spread
 from llada_demo.engine import rules
 from llada_demo.engine.cache import BlockwiseLogits, check_cache
 from llada_demo.engine.revoke import MAX_REVISIONS, block_plan, remask_lowest
@@ -272,16 +273,15 @@ def _steps(passes: Iterator[Pass], top_k: int) -> Iterator[Step]:
     start, scratch = time.perf_counter(), Scratch()
     for index, p in enumerate(passes):
         L = p.guesses.shape[1]
-        m = measure(p.probs[0], p.guesses[0], p.was_masked[0], top_k, p.logits[0], scratch)
-        tokens, guesses, committed, remasked, score, probability, ids, ps, entropy = to_host(
-            p.x[0, -L:], p.guesses[0], p.to_commit[0], p.remasked[0], p.score[0], m.probability,
-            m.top_ids, m.top_probs, m.entropy)
-        top_ids, top_probs, entropies = spread(L, m.positions, ids, ps, entropy, m.top_ids.shape[-1])
+        tokens, guesses, committed, remasked, score, probability, ids, ps, entropy, positions = pass_on_host(
+            p.probs, p.guesses, p.was_masked, top_k, p.logits, scratch, x=p.x, committed=p.to_commit,
+            remasked=p.remasked, score=p.score)
+        top_ids, top_probs, entropies = spread(L, positions, ids, ps, entropy, min(top_k, p.probs.shape[-1]))
         yield Step(
             index=index,
             block=p.block,
             tokens=tuple(tokens),
-            committed=tuple(pos for pos, c in enumerate(committed) if c),
+            committed=tuple(compress(range(L), committed)),
             proposals=tuple(guesses),
             confidence=tuple(c if c > -math.inf else None for c in score),  # -inf: not eligible
             probability=tuple(probability),
@@ -290,5 +290,5 @@ def _steps(passes: Iterator[Pass], top_k: int) -> Iterator[Step]:
             entropy=entropies,
             nfe=index + 1,
             elapsed=time.perf_counter() - start,
-            remasked=tuple(pos for pos, r in enumerate(remasked) if r),
+            remasked=tuple(compress(range(L), remasked)),
         )

@@ -4,14 +4,18 @@ Shared by the samplers so that the diffusion and the autoregressive panes show t
 computed the same way. It never draws random numbers (the samplers' RNG streams must match the
 official code) and returns plain Python values, rounded so exported traces stay small.
 
-What the page shows per pass is computed once, only at the positions shown, in as few passes over the
-vocabulary as eager PyTorch allows (bench/bench_instrumentation.py measures the cost against the bare
-loop; on a model whose output layer is small next to its vocabulary these passes stay visible, since
-the output layer itself is then cheap). Measured in the loop (not in isolation, where the same tensors
-sit warm in the cache and small operations look 3-5x cheaper), a pass's cost is as much the number of
-small torch operations as the passes over the vocabulary, so both are kept few. (With `measure` stubbed
-out, the rest of a Step, the copies, the rounding and the Python tuples, cost about as much again on the
-wide shape of the bench: `measure` is only half of the page's price per pass.)
+What the page shows per pass is computed once, only at the positions shown (bench/bench_instrumentation.py
+measures the cost against the bare loop). Measured in the sampler's loop (not in isolation, where the same
+tensors sit warm in the cache), every small call after a forward pass costs ten times what it costs warm
+(about 10 us for a torch operation on this machine's CPU), and every pass over the selected rows' (M, V)
+block finds it out of the cache again; so the price of a pass is the number of calls plus the number of
+passes over the vocabulary, and both are kept few:
+- on the CPU in float32 (the tiny pair, or any model run on the CPU), `pass_on_host` hands the whole pass
+  to one compiled call (`instrument_cpu`, numba): per selected row one loop reads the probabilities and
+  logits while the row sits in the core's cache, and the same call packs and rounds every number of the
+  Step, leaving two `tolist`s (bench, wide vocabulary: about a third of the eager code's price);
+- elsewhere (CUDA, half precision, numba missing) the eager torch code below, in as few operations as
+  eager PyTorch allows:
 - the probabilities are the sampler's own softmax (its rule needs them anyway), never recomputed;
 - top-k and entropy only at the rows that want them (masked when the pass ran). Those rows are mostly
   one span (the current block's masks, then every later block), so `measure` works on the span lo..hi
@@ -29,7 +33,8 @@ wide shape of the bench: `measure` is only half of the page's price per pass.)
   A plain dot product sum_v p_v l_v (torch.linalg.vecdot, bmm) would skip the buffer, but in float32
   it is off by up to 7e-5 nats with logits of +-30 to 50 (measured; 2e-6 measured from l_t), and on CPU
   vecdot is itself a product and a sum, bmm slower still;
-- float32 on the device; float64 only for the few hundred numbers of the final rounding.
+- float32 on the device; float64 only for the few hundred numbers of the final rounding (on the CPU
+  `to_host` packs them with numpy, whose small calls cost a fraction of torch's).
 
 On CUDA: the rows are chosen on the host (the (L,) mask copied once, which waits for the device; the
 reverse process already waits once per pass to count its commits, so this is not a new kind of stall)
@@ -47,6 +52,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 DIGITS = 4
@@ -141,7 +147,7 @@ class Scratch:
 
 
 def measure(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: int,
-            logits: torch.Tensor | None = None, scratch: Scratch | None = None) -> Measured:
+            logits: torch.Tensor | None = None, scratch: Scratch | None = None, compiled: bool = True) -> Measured:
     """Probability of each guess, and top-k candidates and entropy at the selected rows.
 
     probs:   (L, V) the model's distribution at each generated position.
@@ -150,7 +156,13 @@ def measure(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: i
     logits:  (L, V) the logits `probs` is the softmax of, when at hand (entropy then needs no logarithm
              over the vocabulary); without them, log(probs) stands in.
     scratch: buffers to reuse across the passes of a run (see `Scratch`); a fresh one by default.
+    compiled: where `instrument_cpu` serves (float32 on the CPU, logits given), its compiled loop computes the
+             same numbers; False keeps to the eager torch code below (the CUDA path), to compare the two.
     """
+    fast = _compiled(probs) if compiled else None
+    if fast is not None and fast.serves(probs, logits):  # one compiled loop per row instead
+        V = probs.shape[-1]
+        return Measured(*fast.measure(probs, guesses, rows, k, logits, class_count(V, min(k, V))))
     scratch = scratch or Scratch()
     probability = probs.gather(-1, guesses[:, None])[:, 0]  # (L,)
     on_host = probs.device.type == "cpu"
@@ -190,6 +202,31 @@ def measure(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: i
     return Measured(probability, where, top_i, top_p, entropy.clamp_min_(0), tuple(positions))
 
 
+_COMPILED: list = []  # [instrument_cpu, or None where numba is missing], once looked up
+
+
+def _compiled(probs: torch.Tensor):
+    """The compiled CPU module `instrument_cpu`, imported (with numba) the first time a CPU tensor asks;
+    None for tensors on other devices, or where numba cannot be imported (the torch code serves)."""
+    if probs.device.type != "cpu":
+        return None
+    if not _COMPILED:
+        try:
+            from llada_demo.engine import instrument_cpu
+        except ImportError:
+            instrument_cpu = None
+        _COMPILED.append(instrument_cpu)
+    return _COMPILED[0]
+
+
+def prepare(device) -> None:
+    """Ready the compiled CPU loop ahead of the first run on `device` (a no-op off the CPU or without numba):
+    loading its kernels takes a fraction of a second, compiling them (once per machine) about 2 s."""
+    fast = _compiled(torch.empty(0, device=device))
+    if fast is not None:
+        fast.warm()
+
+
 def to_host(*tensors: torch.Tensor) -> list[list]:
     """Each tensor flattened to a Python list, with one wait for the device.
 
@@ -198,6 +235,40 @@ def to_host(*tensors: torch.Tensor) -> list[list]:
     CUDA both copies are non_blocking (into pinned memory) and the host waits on the stream once.
     """
     kinds = [t.is_floating_point() for t in tensors]
+    if all(t.device.type == "cpu" and t.dtype in _NUMPY_TYPES for t in tensors):
+        packs = _packed_on_cpu(tensors, kinds)
+    else:
+        packs = _packed_on_device(tensors, kinds)
+    values = [None if p is None else p.tolist() for p in packs]
+    out, offsets = [], [0, 0]
+    for t, floating in zip(tensors, kinds):
+        kind = 0 if floating else 1
+        out.append(values[kind][offsets[kind]:offsets[kind] + t.numel()])
+        offsets[kind] += t.numel()
+    return out
+
+
+# The dtypes `to_host` packs with numpy on the CPU (bfloat16 has no numpy type).
+_NUMPY_TYPES = frozenset([torch.float32, torch.float64, torch.float16, torch.int64, torch.int32, torch.bool])
+
+
+def _packed_on_cpu(tensors, kinds) -> list:
+    """[floats, ints] as numpy vectors: on the CPU numpy's small operations cost a fraction of torch's."""
+    packs = []
+    for floating in (True, False):
+        parts = [t.detach().numpy().reshape(-1) for t, f in zip(tensors, kinds) if f == floating]
+        if not parts:
+            packs.append(None)
+        elif floating:  # float64, x * 10^DIGITS rounded half to even, / 10^DIGITS: torch's round(decimals=)
+            packed = np.concatenate(parts).astype(np.float64)
+            packs.append(np.round(packed, DIGITS, out=packed))
+        else:  # flags (bool) and ids alike come back as ints
+            packs.append(np.concatenate(parts, dtype=np.int64))
+    return packs
+
+
+def _packed_on_device(tensors, kinds) -> list:
+    """[floats, ints] as CPU tensors, each packed on the device and copied once (CUDA: one wait)."""
     packs, waits_for = [], None
     for floating in (True, False):
         parts = [t if t.dim() == 1 else t.reshape(-1) for t, f in zip(tensors, kinds) if f == floating]
@@ -215,13 +286,32 @@ def to_host(*tensors: torch.Tensor) -> list[list]:
         packs.append(packed)
     if waits_for is not None:  # the one wait: both copies have landed before they are read
         torch.cuda.current_stream(waits_for).synchronize()
-    values = [None if p is None else p.tolist() for p in packs]
-    out, offsets = [], [0, 0]
-    for t, floating in zip(tensors, kinds):
-        kind = 0 if floating else 1
-        out.append(values[kind][offsets[kind]:offsets[kind] + t.numel()])
-        offsets[kind] += t.numel()
-    return out
+    return packs
+
+
+def pass_on_host(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: int, logits: torch.Tensor,
+                 scratch: Scratch, x: torch.Tensor, committed: torch.Tensor, remasked: torch.Tensor,
+                 score: torch.Tensor) -> tuple[list, ...]:
+    """One pass of the diffusion sampler for a batch of one, as Python lists: `measure` at `rows`, and the
+    pass's own vectors. probs, logits (1, L, V); guesses, rows, committed, remasked, score (1, L); x the
+    canvas (1, P + L), whose last L tokens are the generated region.
+
+    Returns (tokens, guesses, committed, remasked, score, probability, top_ids, top_probs, entropy, positions):
+    committed and remasked as 0/1, top_ids and top_probs flat (min(k, V) per selected row, see `spread`),
+    positions the selected rows. Floats are rounded as `to_host` rounds them. On the CPU in float32 one
+    compiled call does it all (`instrument_cpu`: every small call after a forward pass costs, so the
+    tensors go in whole, not as per-row views); elsewhere `measure`, then `to_host`.
+    """
+    fast = _compiled(probs)
+    if fast is not None and fast.serves(probs, logits):
+        V = probs.shape[-1]
+        return fast.pass_on_host(probs, guesses, rows, k, logits, class_count(V, min(k, V)), DIGITS,
+                                 x, committed, remasked, score)
+    L = probs.shape[1]
+    m = measure(probs[0], guesses[0], rows[0], k, logits[0], scratch)
+    values = to_host(x[0, -L:], guesses[0], committed[0], remasked[0], score[0], m.probability, m.top_ids,
+                     m.top_probs, m.entropy)
+    return (*values, list(m.positions))
 
 
 def describe(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: int,
