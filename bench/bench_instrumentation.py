@@ -9,11 +9,13 @@ candidates, entropy and probabilities) against a bare loop of the same forward p
 
     OMP_NUM_THREADS=1 python bench/bench_instrumentation.py [--repeats 7]
 
-Everything runs in this one process on one torch thread, the two loops interleaved in alternating order;
-it prints the median wall time and CPU time of each, their ratios per shape (goal: at most 1.05 on both),
-and the median of each repeat's own ratio (the two runs of a repeat share the machine's load). On a
-machine that other work shares, the CPU-time ratio (this process's time on the CPU, one thread) is the
-steadier; from run to run the ratios still move by a few hundredths here.
+Two instrumented loops are timed: `instrumented`, as the page runs it (on the CPU the compiled loop of
+engine/instrument_cpu.py, numba), and `eager`, the same with numba switched off (the torch code, as on a
+machine without numba and, operation for operation, as on CUDA). Everything runs in this one process on one
+torch thread, the three loops interleaved in rotating order; it prints the median wall time and CPU time of
+each, their ratios to the bare loop per shape (goal: at most 1.05 on both), and the median of each round's
+own ratio (the runs of a round share the machine's load: the figure to compare). On a machine that other
+work shares the ratios move by a few hundredths from run to run.
 """
 
 import argparse
@@ -27,7 +29,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from llada_demo.engine import diffusion  # noqa: E402
+from llada_demo.engine import diffusion, instrument  # noqa: E402
 from llada_demo.models.modeling import TinyConfig, TinyTransformer  # noqa: E402
 
 SETTINGS = dict(steps=128, gen_length=128, block_length=32, temperature=0.0, cfg_scale=0.0,
@@ -46,6 +48,16 @@ def instrumented(model, prompt, mask_id):
     return list(diffusion.sample(model, prompt, mask_id=mask_id, **SETTINGS))
 
 
+def eager(model, prompt, mask_id):
+    """`instrumented` with the compiled CPU loop switched off, as on a machine without numba (the torch code)."""
+    kept = instrument._COMPILED[:]
+    instrument._COMPILED[:] = [None]
+    try:
+        return instrumented(model, prompt, mask_id)
+    finally:
+        instrument._COMPILED[:] = kept
+
+
 def shipped():
     from llada_demo.models import load
     loaded = load("tiny-llada", device="cpu")
@@ -59,21 +71,35 @@ def wide():
     return "wide vocabulary (random)", TinyTransformer(config).eval(), 2
 
 
+LOOPS = (bare, instrumented, eager)
+
+
 def measure(model, mask_id, repeats):
+    """{loop: ([wall s], [CPU s])} over `repeats` rounds, each running every loop once, in rotating order."""
     prompt = torch.randint(3, model.config.vocab_size, (1, 12), generator=torch.Generator().manual_seed(0))
-    bare(model, prompt, mask_id), instrumented(model, prompt, mask_id)  # warm-up
-    wall, cpu = {bare: [], instrumented: []}, {bare: [], instrumented: []}
+    instrument.prepare("cpu")
+    for fn in LOOPS:  # warm-up
+        fn(model, prompt, mask_id)
+    times = {fn: ([], []) for fn in LOOPS}
     for n in range(repeats):
-        # Each repeat runs both loops back to back, in alternating order, so that neither always runs
-        # second (into the caches and the allocator state the other left).
-        for fn in ((bare, instrumented) if n % 2 == 0 else (instrumented, bare)):
+        # Each round runs the loops back to back, in an order that rotates, so that none always runs right
+        # after the same one (into the caches and the allocator state it left).
+        for fn in LOOPS[n % 3:] + LOOPS[:n % 3]:
             start, start_cpu = time.perf_counter(), time.process_time()
             fn(model, prompt, mask_id)
-            wall[fn].append(time.perf_counter() - start)
-            cpu[fn].append(time.process_time() - start_cpu)
-    # The median of the repeats' own ratios (a pair ran under the same load), beside the medians' ratio.
-    paired = [statistics.median(i / b for b, i in zip(t[bare], t[instrumented])) for t in (wall, cpu)]
-    return [(statistics.median(t[bare]), statistics.median(t[instrumented])) for t in (wall, cpu)], paired
+            times[fn][0].append(time.perf_counter() - start)
+            times[fn][1].append(time.process_time() - start_cpu)
+    return times
+
+
+def report(fn, times) -> list[str]:
+    """The lines for one instrumented loop against the bare one: medians, their ratio, the paired median."""
+    (b, b_cpu), (i, i_cpu) = times[bare], times[fn]
+    ratios = [statistics.median(x / y for y, x in zip(base, runs)) for base, runs in ((b, i), (b_cpu, i_cpu))]
+    med = statistics.median
+    return [f"  {fn.__name__ + ':':13s} {med(i):.3f} s wall, {med(i_cpu):.3f} s CPU  ({med(i) / 128 * 1000:.2f} ms per step); "
+            f"ratio to bare {med(i) / med(b):.3f} wall, {med(i_cpu) / med(b_cpu):.3f} CPU; "
+            f"median of the paired ratios {ratios[0]:.3f} wall, {ratios[1]:.3f} CPU (goal <= 1.05)"]
 
 
 def main(argv=None):
@@ -85,14 +111,14 @@ def main(argv=None):
     for build in (shipped, wide):
         name, model, mask_id = build()
         params = sum(p.numel() for p in model.parameters())
-        ((b, i), (b_cpu, i_cpu)), (pair_wall, pair_cpu) = measure(model, mask_id, repeats)
+        times = measure(model, mask_id, repeats)
         c = model.config
         print(f"{name}: {c.num_hidden_layers} layers, {c.hidden_size} wide, vocab {c.vocab_size}, "
               f"{params / 1e6:.2f} M parameters")
-        print(f"  bare loop:    {b:.3f} s wall, {b_cpu:.3f} s CPU  ({b / 128 * 1000:.2f} ms per forward pass)")
-        print(f"  instrumented: {i:.3f} s wall, {i_cpu:.3f} s CPU  ({i / 128 * 1000:.2f} ms per step)")
-        print(f"  ratio instrumented / bare: {i / b:.3f} wall-clock, {i_cpu / b_cpu:.3f} CPU time (goal <= 1.05)")
-        print(f"  median of the paired ratios: {pair_wall:.3f} wall-clock, {pair_cpu:.3f} CPU time")
+        b, b_cpu = (statistics.median(t) for t in times[bare])
+        print(f"  bare:         {b:.3f} s wall, {b_cpu:.3f} s CPU  ({b / 128 * 1000:.2f} ms per forward pass)")
+        for fn in (instrumented, eager):
+            print("\n".join(report(fn, times)))
 
 
 if __name__ == "__main__":
