@@ -15,7 +15,9 @@ machine without numba and, operation for operation, as on CUDA). Everything runs
 torch thread, the three loops interleaved in rotating order; it prints the median wall time and CPU time of
 each, their ratios to the bare loop per shape (goal: at most 1.05 on both), and the median of each round's
 own ratio (the runs of a round share the machine's load: the figure to compare). On a machine that other
-work shares the ratios move by a few hundredths from run to run.
+work shares the ratios move by a few hundredths from run to run, and a loop's time depends on which loop
+ran before it; so it also prints the instrumentation's own time: the time `sample` spends turning each
+forward pass into a Step, as a share of the bare loop's time (the ratio, less the machine's noise).
 """
 
 import argparse
@@ -44,8 +46,31 @@ def bare(model, prompt, mask_id):
     return x
 
 
-def instrumented(model, prompt, mask_id):
-    return list(diffusion.sample(model, prompt, mask_id=mask_id, **SETTINGS))
+OWN: dict = {}  # loop name -> [seconds per run spent turning Passes into Steps]
+
+
+def steps_timed(name):
+    """`diffusion.reverse_process`, wrapped to add up the time from handing a Pass over to being asked for the
+    next one: the time `sample` spends building that pass's Step, the instrumentation's own cost, which the
+    machine's noise moves far less than whole runs (a few microseconds per pass go to the wrapper itself)."""
+    original = diffusion.reverse_process
+
+    def timed(*args, **kwargs):
+        total = 0.0
+        for one in original(*args, **kwargs):
+            handed = time.perf_counter()
+            yield one
+            total += time.perf_counter() - handed
+        OWN.setdefault(name, []).append(total)
+    return original, timed
+
+
+def instrumented(model, prompt, mask_id, name="instrumented"):
+    original, diffusion.reverse_process = steps_timed(name)
+    try:
+        return list(diffusion.sample(model, prompt, mask_id=mask_id, **SETTINGS))
+    finally:
+        diffusion.reverse_process = original
 
 
 def eager(model, prompt, mask_id):
@@ -53,7 +78,7 @@ def eager(model, prompt, mask_id):
     kept = instrument._COMPILED[:]
     instrument._COMPILED[:] = [None]
     try:
-        return instrumented(model, prompt, mask_id)
+        return instrumented(model, prompt, mask_id, name="eager")
     finally:
         instrument._COMPILED[:] = kept
 
@@ -92,14 +117,17 @@ def measure(model, mask_id, repeats):
     return times
 
 
-def report(fn, times) -> list[str]:
-    """The lines for one instrumented loop against the bare one: medians, their ratio, the paired median."""
+def report(fn, times, own) -> list[str]:
+    """The lines for one instrumented loop against the bare one: medians, their ratio, the paired median,
+    and the time spent building Steps as a share of the bare loop."""
     (b, b_cpu), (i, i_cpu) = times[bare], times[fn]
     ratios = [statistics.median(x / y for y, x in zip(base, runs)) for base, runs in ((b, i), (b_cpu, i_cpu))]
     med = statistics.median
     return [f"  {fn.__name__ + ':':13s} {med(i):.3f} s wall, {med(i_cpu):.3f} s CPU  ({med(i) / 128 * 1000:.2f} ms per step); "
             f"ratio to bare {med(i) / med(b):.3f} wall, {med(i_cpu) / med(b_cpu):.3f} CPU; "
-            f"median of the paired ratios {ratios[0]:.3f} wall, {ratios[1]:.3f} CPU (goal <= 1.05)"]
+            f"median of the paired ratios {ratios[0]:.3f} wall, {ratios[1]:.3f} CPU (goal <= 1.05)",
+            f"  {'':13s} building the Steps: {med(own) / 128 * 1e6:.0f} us per step, "
+            f"{med(o / x for o, x in zip(own, b)):.1%} of the bare loop's time (median of the rounds)"]
 
 
 def main(argv=None):
@@ -118,7 +146,7 @@ def main(argv=None):
         b, b_cpu = (statistics.median(t) for t in times[bare])
         print(f"  bare:         {b:.3f} s wall, {b_cpu:.3f} s CPU  ({b / 128 * 1000:.2f} ms per forward pass)")
         for fn in (instrumented, eager):
-            print("\n".join(report(fn, times)))
+            print("\n".join(report(fn, times, OWN.pop(fn.__name__)[1:])))  # [1:]: not the warm-up run
 
 
 if __name__ == "__main__":
