@@ -208,9 +208,10 @@ class _Recorder:
         before = self.accepted if int(step_idx) > 0 else set()
         self.tokens[lo:lo + n] = canvas[0].tolist()
         guesses = out.sampled_tokens[0]  # (n,) the denoiser's draw at every position
-        probs = out.pred_logits[0].float().softmax(-1)  # (n, V) the distribution the rule scored
+        logits = out.pred_logits[0].float()  # (n, V)
+        probs = logits.softmax(-1)  # (n, V) the distribution the rule scored
         probability, top_ids, top_probs, entropy = describe(probs, guesses, torch.ones(n, dtype=torch.bool),
-                                                            self.top_k)
+                                                            self.top_k, logits)
         L = len(self.tokens)
 
         def full(values, fill) -> tuple:

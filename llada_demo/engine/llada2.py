@@ -184,7 +184,8 @@ class _Recorder:
         changed = t["transfer_index"][0, rows] | edited
         confidence = rounded(t["sampled_probs"][0, rows].float())
         logits = self.wrapped.last_logits[0, -n:][rows].float()  # (n', V) this pass's logits for the block
-        probability, top_ids, top_probs, entropy = describe(logits.softmax(-1), guesses, eligible, self.top_k)
+        probability, top_ids, top_probs, entropy = describe(logits.softmax(-1), guesses, eligible, self.top_k,
+                                                            logits)
 
         self.tokens[lo - P:hi - P] = tokens
 
