@@ -159,7 +159,7 @@ def measure(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: i
     compiled: where `instrument_cpu` serves (float32 on the CPU, logits given), its compiled loop computes the
              same numbers; False keeps to the eager torch code below (the CUDA path), to compare the two.
     """
-    fast = _compiled(probs) if compiled else None
+    fast = _compiled(probs.device.type) if compiled else None
     if fast is not None and fast.serves(probs, logits):  # one compiled loop per row instead
         V = probs.shape[-1]
         return Measured(*fast.measure(probs, guesses, rows, k, logits, class_count(V, min(k, V))))
@@ -205,10 +205,10 @@ def measure(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: i
 _COMPILED: list = []  # [instrument_cpu, or None where numba is missing], once looked up
 
 
-def _compiled(probs: torch.Tensor):
-    """The compiled CPU module `instrument_cpu`, imported (with numba) the first time a CPU tensor asks;
-    None for tensors on other devices, or where numba cannot be imported (the torch code serves)."""
-    if probs.device.type != "cpu":
+def _compiled(device_type: str):
+    """The compiled CPU module `instrument_cpu`, imported (with numba) the first time the CPU asks; None for
+    other devices, or where numba cannot be imported (the torch code serves)."""
+    if device_type != "cpu":
         return None
     if not _COMPILED:
         try:
@@ -222,7 +222,7 @@ def _compiled(probs: torch.Tensor):
 def prepare(device) -> None:
     """Ready the compiled CPU loop ahead of the first run on `device` (a no-op off the CPU or without numba):
     loading its kernels takes a fraction of a second, compiling them (once per machine) about 2 s."""
-    fast = _compiled(torch.empty(0, device=device))
+    fast = _compiled(torch.device(device).type)
     if fast is not None:
         fast.warm()
 
@@ -302,7 +302,7 @@ def pass_on_host(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor,
     compiled call does it all (`instrument_cpu`: every small call after a forward pass costs, so the
     tensors go in whole, not as per-row views); elsewhere `measure`, then `to_host`.
     """
-    fast = _compiled(probs)
+    fast = _compiled(probs.device.type)
     if fast is not None and fast.serves(probs, logits):
         V = probs.shape[-1]
         return fast.pass_on_host(probs, guesses, rows, k, logits, class_count(V, min(k, V)), DIGITS,

@@ -1,7 +1,7 @@
 """The page's numbers for one pass on the CPU, in one compiled loop per row (numba).
 
-`instrument.measure` hands its work here when the model runs on the CPU in float32 and its logits are at
-hand (the diffusion sampler's case). Eager PyTorch computes the top-k and the entropy of the selected rows in
+`instrument.measure` and `instrument.pass_on_host` hand their work here when the model runs on the CPU in
+float32 and its logits are at hand (the diffusion sampler's case; LLaDA 2's and DiffusionGemma's panes too). Eager PyTorch computes the top-k and the entropy of the selected rows in
 about a dozen operations, five of them passes over the whole (M, V) block (the class maxima, the subtraction
 into a scratch buffer, the product, the sum, the selection), each a kernel that finds its data out of the
 cache again; on a wide vocabulary that costs several per cent of a forward pass
@@ -37,11 +37,8 @@ from numba import njit
 
 def serves(probs: torch.Tensor, logits: torch.Tensor | None) -> bool:
     """Whether this module can measure these tensors: float32 on the CPU, logits given."""
-    if logits is None or probs.device.type != "cpu" or logits.device.type != "cpu":
-        return False
-    if probs.dtype != torch.float32 or logits.dtype != torch.float32 or probs.requires_grad or logits.requires_grad:
-        return False
-    return True
+    return logits is not None and all(t.device.type == "cpu" and t.dtype == torch.float32 and not t.requires_grad
+                                      for t in (probs, logits))
 
 
 def measure(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: int, logits: torch.Tensor,
@@ -51,7 +48,7 @@ def measure(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: i
 
     class_count: `instrument.class_count(V, k)`, the number of classes of the top-k's first step.
     """
-    p, l = _rows_of(probs), _rows_of(logits)
+    p, l = probs.numpy(), logits.numpy()
     where = np.flatnonzero(rows.numpy())  # (M,)
     M, k = len(where), min(k, p.shape[1])
     probability = np.empty(p.shape[0], dtype=np.float32)
@@ -88,11 +85,6 @@ def warm() -> None:
                  torch.zeros((1, 6), dtype=torch.long), masked, ~masked, torch.zeros((1, 4)))
     measure(probs[0], torch.zeros(4, dtype=torch.long), masked[0], 5, probs[0].log(), 4)
 
-
-def _rows_of(t: torch.Tensor) -> np.ndarray:
-    """t (L, V) as a numpy array whose rows are contiguous (a view, unless t's are not)."""
-    a = t.detach().numpy()
-    return a if a.strides[1] == a.itemsize else np.ascontiguousarray(a)
 
 
 
