@@ -49,6 +49,7 @@ What it is not: no softmax of its own, no sampling, no rendering.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -202,26 +203,25 @@ def measure(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: i
     return Measured(probability, where, top_i, top_p, entropy.clamp_min_(0), tuple(positions))
 
 
-_COMPILED: list = []  # [instrument_cpu, or None where numba is missing], once looked up
-
-
 def _compiled(device_type: str):
-    """The compiled CPU module `instrument_cpu`, imported (with numba) the first time the CPU asks; None for
-    other devices, or where numba cannot be imported (the torch code serves)."""
-    if device_type != "cpu":
+    """The compiled CPU module `instrument_cpu` for the CPU (None for other devices, or where numba cannot be
+    imported: the torch code serves)."""
+    return _numba_module() if device_type == "cpu" else None
+
+
+@functools.cache
+def _numba_module():
+    """`instrument_cpu`, imported (and numba with it) the first time the CPU asks; None without numba."""
+    try:
+        from llada_demo.engine import instrument_cpu
+    except ImportError:
         return None
-    if not _COMPILED:
-        try:
-            from llada_demo.engine import instrument_cpu
-        except ImportError:
-            instrument_cpu = None
-        _COMPILED.append(instrument_cpu)
-    return _COMPILED[0]
+    return instrument_cpu
 
 
 def prepare(device) -> None:
     """Ready the compiled CPU loop ahead of the first run on `device` (a no-op off the CPU or without numba):
-    loading its kernels takes a fraction of a second, compiling them (once per machine) about 2 s."""
+    loading its kernels takes a fraction of a second, compiling them (once per machine) about 3 s."""
     fast = _compiled(torch.device(device).type)
     if fast is not None:
         fast.warm()

@@ -1,8 +1,8 @@
 """The page's numbers for one pass on the CPU, in one compiled loop per row (numba).
 
 `instrument.measure` and `instrument.pass_on_host` hand their work here when the model runs on the CPU in
-float32 and its logits are at hand (the diffusion sampler's case; LLaDA 2's and DiffusionGemma's panes too). Eager PyTorch computes the top-k and the entropy of the selected rows in
-about a dozen operations, five of them passes over the whole (M, V) block (the class maxima, the subtraction
+float32 and its logits are at hand (the diffusion sampler's case; LLaDA 2's and DiffusionGemma's panes too).
+Eager PyTorch computes the top-k and the entropy of the selected rows in about a dozen operations, five of them passes over the whole (M, V) block (the class maxima, the subtraction
 into a scratch buffer, the product, the sum, the selection), each a kernel that finds its data out of the
 cache again; on a wide vocabulary that costs several per cent of a forward pass
 (bench/bench_instrumentation.py). Here one compiled loop per selected row reads the row's probabilities and
@@ -17,7 +17,7 @@ logits while the row (8 V bytes) sits in the core's cache, with no scratch buffe
 
 Same values as the torch path: the top-k probabilities are the very float32 entries, the entropy agrees to
 float32 rounding. `instrument` imports this module (and so numba) on first use only, and keeps to its torch
-code where numba is missing. Compiled on first use (about 2 s) and cached on disk by numba (`cache=True`,
+code where numba is missing. Compiled on first use (about 3 s) and cached on disk by numba (`cache=True`,
 in __pycache__ beside this file, or numba's cache folder where that is read-only), so later processes
 load it in a fraction of a second.
 
@@ -48,15 +48,8 @@ def measure(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: i
 
     class_count: `instrument.class_count(V, k)`, the number of classes of the top-k's first step.
     """
-    p, l = probs.numpy(), logits.numpy()
-    where = np.flatnonzero(rows.numpy())  # (M,)
-    M, k = len(where), min(k, p.shape[1])
-    probability = np.empty(p.shape[0], dtype=np.float32)
-    top_probs = np.empty((M, k), dtype=np.float32)
-    top_ids = np.empty((M, k), dtype=np.int64)
-    entropy = np.empty(M, dtype=np.float32)
-    probabilities(p, guesses.numpy(), probability)
-    measure_rows(p, l, where, k, class_count, top_probs, top_ids, entropy)
+    where, probability, top_probs, top_ids, entropy = measured(
+        probs.numpy(), logits.numpy(), guesses.numpy(), rows.numpy(), min(k, probs.shape[-1]), class_count)
     return (torch.from_numpy(probability), torch.from_numpy(where), torch.from_numpy(top_ids),
             torch.from_numpy(top_probs), torch.from_numpy(entropy), tuple(where.tolist()))
 
@@ -85,10 +78,8 @@ def warm() -> None:
                  torch.zeros((1, 6), dtype=torch.long), masked, ~masked, torch.zeros((1, 4)))
     measure(probs[0], torch.zeros(4, dtype=torch.long), masked[0], 5, probs[0].log(), 4)
 
-
-
-
 PLAIN = dict(cache=True, nogil=True, error_model="numpy")  # every kernel: compiled once, cached on disk
+
 
 @njit(**PLAIN)
 def push(values, ids, k, x, v):
@@ -101,6 +92,7 @@ def push(values, ids, k, x, v):
     values[j] = x
     ids[j] = v
 
+
 @njit(**PLAIN)
 def class_maxima(row, C, depth, out):
     """out[c] = max over a of row[a C + c]: one read of the row, C lanes wide (vectorises)."""
@@ -110,6 +102,7 @@ def class_maxima(row, C, depth, out):
         part = row[a * C:(a + 1) * C]
         for c in range(C):
             out[c] = max(out[c], part[c])
+
 
 # Reassociation lets LLVM keep several partial sums (vector lanes); no assumption about inf or NaN is made.
 @njit(fastmath={"reassoc", "contract", "nsz"}, **PLAIN)
@@ -122,11 +115,6 @@ def entropy_sum(p_row, l_row, top_logit):
         total += term if q > 0 else 0.0
     return total
 
-@njit(**PLAIN)
-def probabilities(p, guesses, out):
-    """out[i] = p[i, guesses[i]]: the probability of each guess."""
-    for i in range(p.shape[0]):
-        out[i] = p[i, guesses[i]]
 
 @njit(**PLAIN)
 def measure_rows(p, l, where, k, C, top_probs, top_ids, entropy):
@@ -166,28 +154,38 @@ def measure_rows(p, l, where, k, C, top_probs, top_ids, entropy):
         h = entropy_sum(row, l[where[r]], np.float64(l[where[r], ids[0]])) - math.log(np.float64(values[0]))
         entropy[r] = h if h > 0 else 0.0
 
+
+@njit(**PLAIN)
+def measured(p, l, guesses, rows, k, C):
+    """p, l (L, V); guesses, rows (L,) -> where (M,) the selected rows, probability (L,) of each guess,
+    top_probs, top_ids (M, k), entropy (M,)."""
+    where = np.flatnonzero(rows)
+    M = where.shape[0]
+    probability = np.empty(p.shape[0], dtype=np.float32)
+    for i in range(p.shape[0]):
+        probability[i] = p[i, guesses[i]]
+    top_probs = np.empty((M, k), dtype=np.float32)
+    top_ids = np.empty((M, k), dtype=np.int64)
+    entropy = np.empty(M, dtype=np.float32)
+    measure_rows(p, l, where, k, C, top_probs, top_ids, entropy)
+    return where, probability, top_probs, top_ids, entropy
+
+
 @njit(**PLAIN)
 def rounded(x, scale):
     """x as float64, times scale rounded half to even, over scale: torch's / numpy's round(decimals=)."""
     return np.rint(np.float64(x) * scale) / scale
+
 
 @njit(**PLAIN)
 def pass_values(probs, logits, guesses, rows, k, C, x, committed, remasked, score, scale):
     """For the first row of a batch (probs, logits (B, L, V); x (B, P + L); the rest (B, L)): floats: score,
     probability (L each), top_probs (M k), entropy (M), rounded; ints: tokens, guesses, committed,
     remasked (L each), positions (M), top_ids (M k)."""
-    p, l, guesses, rows, committed, remasked, score = \
-        probs[0], logits[0], guesses[0], rows[0], committed[0], remasked[0], score[0]
-    L = p.shape[0]
-    tokens = x[0, x.shape[1] - L:]
-    where = np.flatnonzero(rows)
-    M = where.shape[0]
-    probability = np.empty(L, dtype=np.float32)
-    top_probs = np.empty((M, k), dtype=np.float32)
-    top_ids = np.empty((M, k), dtype=np.int64)
-    entropy = np.empty(M, dtype=np.float32)
-    probabilities(p, guesses, probability)
-    measure_rows(p, l, where, k, C, top_probs, top_ids, entropy)
+    committed, remasked, score = committed[0], remasked[0], score[0]
+    where, probability, top_probs, top_ids, entropy = measured(probs[0], logits[0], guesses[0], rows[0], k, C)
+    L, M = probability.shape[0], where.shape[0]
+    tokens, guesses = x[0, x.shape[1] - L:], guesses[0]
     floats = np.empty(2 * L + M * (k + 1), dtype=np.float64)
     ints = np.empty(4 * L + M * (k + 1), dtype=np.int64)
     for i in range(L):
