@@ -16,11 +16,14 @@ torch thread, the three loops interleaved in rotating order; it prints the media
 each, their ratios to the bare loop per shape (goal: at most 1.05 on both), and the median of each round's
 own ratio (the runs of a round share the machine's load: the figure to compare). On a machine that other
 work shares the ratios move by a few hundredths from run to run, and a loop's time depends on which loop
-ran before it; so it also prints the instrumentation's own time: the time `sample` spends turning each
-forward pass into a Step, as a share of the bare loop's time (the ratio, less the machine's noise).
+ran before it; so it also splits each paired ratio in two parts, as shares of the bare loop's time: the
+instrumentation's own time (`sample` turning each forward pass into a Step, what the noise moves least) and
+how much slower the reverse process itself ran between those Steps (the same forward passes and commits,
+slowed by the caches the Step building leaves cold; noisier). Ratio ~ 1 + own time + that slowdown.
 """
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -38,39 +41,55 @@ SETTINGS = dict(steps=128, gen_length=128, block_length=32, temperature=0.0, cfg
                 remasking="low_confidence")
 
 
-def bare(model, prompt, mask_id):
-    x = torch.cat([prompt, torch.full((1, SETTINGS["gen_length"]), mask_id)], dim=1)
-    settings = {k: v for k, v in SETTINGS.items() if k != "gen_length"}
-    for _ in diffusion.reverse_process(model, x, None, prompt_length=prompt.shape[1], mask_id=mask_id, **settings):
-        pass
-    return x
+OWN: dict = {}     # loop name -> [seconds per run spent between passes: turning each Pass into a Step]
+INSIDE: dict = {}  # loop name -> [seconds per run spent inside the reverse process: forward passes, commits]
 
 
-OWN: dict = {}  # loop name -> [seconds per run spent turning Passes into Steps]
-
-
-def steps_timed(name):
-    """`diffusion.reverse_process`, wrapped to add up the time from handing a Pass over to being asked for the
-    next one: the time `sample` spends building that pass's Step, the instrumentation's own cost, which the
-    machine's noise moves far less than whole runs (a few microseconds per pass go to the wrapper itself)."""
+@contextlib.contextmanager
+def timed_passes(name):
+    """`diffusion.reverse_process`, wrapped for the duration to split each run's time in two: the time inside the
+    reverse process (forward passes, scores, commits: the same work in every loop) and the time from handing a
+    Pass over to being asked for the next one (the time `sample` spends building that pass's Step, the
+    instrumentation's own cost). The first says how much the Step building slows the loop around it (caches
+    it leaves cold), the second is what the machine's noise moves least. Every loop goes through the wrapper,
+    so its few microseconds per pass fall on all of them alike."""
     original = diffusion.reverse_process
 
     def timed(*args, **kwargs):
-        total = 0.0
-        for one in original(*args, **kwargs):
+        passes, inside, own = original(*args, **kwargs), 0.0, 0.0
+        while True:
+            asked = time.perf_counter()
+            try:
+                one = next(passes)
+            except StopIteration:
+                break
             handed = time.perf_counter()
+            inside += handed - asked
             yield one
-            total += time.perf_counter() - handed
-        OWN.setdefault(name, []).append(total)
-    return original, timed
+            own += time.perf_counter() - handed
+        INSIDE.setdefault(name, []).append(inside)
+        OWN.setdefault(name, []).append(own)
+
+    diffusion.reverse_process = timed
+    try:
+        yield
+    finally:
+        diffusion.reverse_process = original
+
+
+def bare(model, prompt, mask_id):
+    x = torch.cat([prompt, torch.full((1, SETTINGS["gen_length"]), mask_id)], dim=1)
+    settings = {k: v for k, v in SETTINGS.items() if k != "gen_length"}
+    with timed_passes("bare"):
+        for _ in diffusion.reverse_process(model, x, None, prompt_length=prompt.shape[1], mask_id=mask_id,
+                                           **settings):
+            pass
+    return x
 
 
 def instrumented(model, prompt, mask_id, name="instrumented"):
-    original, diffusion.reverse_process = steps_timed(name)
-    try:
+    with timed_passes(name):
         return list(diffusion.sample(model, prompt, mask_id=mask_id, **SETTINGS))
-    finally:
-        diffusion.reverse_process = original
 
 
 def eager(model, prompt, mask_id):
@@ -116,17 +135,20 @@ def measure(model, mask_id, repeats):
     return times
 
 
-def report(fn, times, own) -> list[str]:
-    """The lines for one instrumented loop against the bare one: medians, their ratio, the paired median,
-    and the time spent building Steps as a share of the bare loop."""
+def report(fn, times, inside, own) -> list[str]:
+    """The lines for one instrumented loop against the bare one: medians, their ratio, the paired median;
+    then the two parts of the paired ratio (the slower reverse process, the Steps' own time), each as a share
+    of the bare loop's time, median of the rounds."""
     (b, b_cpu), (i, i_cpu) = times[bare], times[fn]
-    ratios = [statistics.median(x / y for y, x in zip(base, runs)) for base, runs in ((b, i), (b_cpu, i_cpu))]
     med = statistics.median
+    ratios = [med(x / y for y, x in zip(base, runs)) for base, runs in ((b, i), (b_cpu, i_cpu))]
+    slower = med((x - y) / t for x, y, t in zip(inside[fn], inside[bare], b))
     return [f"  {fn.__name__ + ':':13s} {med(i):.3f} s wall, {med(i_cpu):.3f} s CPU  ({med(i) / 128 * 1000:.2f} ms per step); "
             f"ratio to bare {med(i) / med(b):.3f} wall, {med(i_cpu) / med(b_cpu):.3f} CPU; "
             f"median of the paired ratios {ratios[0]:.3f} wall, {ratios[1]:.3f} CPU (goal <= 1.05)",
-            f"  {'':13s} building the Steps: {med(own) / 128 * 1e6:.0f} us per step, "
-            f"{med(o / x for o, x in zip(own, b)):.1%} of the bare loop's time (median of the rounds)"]
+            f"  {'':13s} building the Steps: {med(own[fn]) / 128 * 1e6:.0f} us per step, "
+            f"{med(o / x for o, x in zip(own[fn], b)):.1%} of the bare loop's time; its reverse process "
+            f"(the same forward passes and commits) took {slower:+.1%} of it more than the bare loop's"]
 
 
 def main(argv=None):
@@ -144,8 +166,9 @@ def main(argv=None):
               f"{params / 1e6:.2f} M parameters")
         b, b_cpu = (statistics.median(t) for t in times[bare])
         print(f"  bare:         {b:.3f} s wall, {b_cpu:.3f} s CPU  ({b / 128 * 1000:.2f} ms per forward pass)")
+        inside, own = ({fn: parts.pop(fn.__name__)[1:] for fn in LOOPS} for parts in (INSIDE, OWN))  # [1:]: no warm-up
         for fn in (instrumented, eager):
-            print("\n".join(report(fn, times, OWN.pop(fn.__name__)[1:])))  # [1:]: not the warm-up run
+            print("\n".join(report(fn, times, inside, own)))
 
 
 if __name__ == "__main__":

@@ -161,25 +161,48 @@ def random_pass(L: int, vocab: int, seed: int) -> dict:
 
 @pytest.mark.parametrize("vocab", [7, 608, 4096 + 37])
 def test_a_pass_on_the_host_is_the_same_compiled_or_eager(monkeypatch, vocab):
-    """`pass_on_host` in one compiled call (instrument_cpu) and as `measure` then `to_host`: the same lists, but
-    for the entropy's last rounded digit; both against the plain references."""
+    """`pass_on_host` in one compiled call (instrument_cpu) and as `measure` then `to_host`: the same Step
+    fields, but for the entropy's last rounded digit; both against the plain references."""
     one = random_pass(40, vocab, seed=vocab)
     fast = instrument.pass_on_host(scratch=Scratch(), **one)
     monkeypatch.setattr(instrument_cpu, "serves", lambda *args: False)
     eager = instrument.pass_on_host(scratch=Scratch(), **one)
-    assert fast[:8] == eager[:8] and fast[9] == eager[9]
-    assert all(abs(a - b) <= 1.0001e-4 for a, b in zip(fast[8], eager[8])) and len(fast[8]) == len(eager[8])
-    tokens, guesses, committed, remasked, score, probability, ids, ps, entropy, positions = fast
+    assert set(fast) == set(eager) == {"tokens", "committed", "proposals", "confidence", "probability", "top_ids",
+                                       "top_probs", "entropy", "remasked"}
+    assert all(fast[key] == eager[key] for key in fast if key != "entropy")
+    assert [h is None for h in fast["entropy"]] == [h is None for h in eager["entropy"]]
+    assert all(abs(a - b) <= 1.0001e-4 for a, b in zip(fast["entropy"], eager["entropy"]) if a is not None)
     L, k = 40, min(5, vocab)
-    assert tokens == one["x"][0, -L:].tolist() and guesses == one["guesses"][0].tolist()
-    assert committed == one["committed"][0].long().tolist() and remasked == one["remasked"][0].long().tolist()
-    assert score == one["score"][0].double().mul(1e4).round().div(1e4).tolist()
-    assert positions == one["rows"][0].nonzero()[:, 0].tolist()
+    positions = one["rows"][0].nonzero()[:, 0].tolist()
+    assert fast["tokens"] == tuple(one["x"][0, -L:].tolist()) and fast["proposals"] == tuple(one["guesses"][0].tolist())
+    assert fast["committed"] == tuple(one["committed"][0].nonzero()[:, 0].tolist()) and fast["remasked"] == (L // 2,)
+    rounded = lambda t: t.double().mul(1e4).round().div(1e4).tolist()  # noqa: E731
+    assert fast["confidence"] == tuple(c if c > -math.inf else None for c in rounded(one["score"][0]))
+    assert fast["confidence"].count(None) == L - len(positions)  # -inf exactly where not eligible
+    assert fast["probability"] == tuple(rounded(one["probs"][0].gather(-1, one["guesses"][0, :, None])[:, 0]))
     reference = one["probs"][0, positions].topk(k, dim=-1)
-    assert ps == reference.values.double().mul(1e4).round().div(1e4).flatten().tolist()
+    assert [fast["top_probs"][i] for i in positions] == [tuple(r) for r in rounded(reference.values)]
+    assert all(len(fast["top_ids"][i]) == k for i in positions)
+    assert all(fast["top_ids"][i] == fast["top_probs"][i] == () and fast["entropy"][i] is None
+               for i in range(L) if i not in positions)
     truth = float64_entropy(one["logits"][0, positions])
-    assert max(abs(h - t) for h, t in zip(entropy, truth.tolist())) <= 1.0001e-4 + 1e-5
-    assert all(type(i) is int for i in tokens + ids + committed + positions)
+    assert max(abs(fast["entropy"][i] - t) for i, t in zip(positions, truth.tolist())) <= 1.0001e-4 + 1e-5
+    assert all(type(i) is int for key in ("tokens", "committed", "proposals", "remasked") for i in fast[key])
+    assert all(type(i) is int for ids in fast["top_ids"] for i in ids)
+
+
+def test_a_run_binds_its_compiled_pass_once_and_reads_every_pass_afresh():
+    """One Scratch serves a run: the code is chosen (and the run's constants bound) at the first pass; a later
+    pass, with the canvas written in place and new distributions, gives what a fresh Scratch gives."""
+    one, two = random_pass(40, 608, seed=1), random_pass(40, 608, seed=2)
+    scratch, canvas = Scratch(), one["x"]
+    instrument.pass_on_host(scratch=scratch, **one)
+    bound = scratch.compiled
+    canvas.copy_(two["x"])  # the sampler writes its canvas in place
+    second = instrument.pass_on_host(scratch=scratch, **{**two, "x": canvas})
+    assert bound is not None and scratch.compiled is bound
+    assert second == instrument.pass_on_host(scratch=Scratch(), **two)
+    assert second["tokens"] == tuple(two["x"][0, -40:].tolist())
 
 
 def test_the_torch_code_serves_where_numba_is_missing(monkeypatch):
@@ -188,7 +211,8 @@ def test_the_torch_code_serves_where_numba_is_missing(monkeypatch):
     one = random_pass(24, 4096, seed=3)
     m = measure(one["probs"][0], one["guesses"][0], one["rows"][0], 5, one["logits"][0])
     check(m, one["probs"][0], one["logits"][0], one["rows"][0], 5, atol=1e-5)
-    assert instrument.pass_on_host(scratch=Scratch(), **one)[9] == list(m.positions)
+    entropy = instrument.pass_on_host(scratch=Scratch(), **one)["entropy"]
+    assert tuple(i for i, h in enumerate(entropy) if h is not None) == m.positions
     instrument.prepare("cpu")
     instrument.prepare("meta")  # off the CPU: nothing to ready
 

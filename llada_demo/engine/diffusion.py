@@ -19,16 +19,14 @@ called as `model(input_ids, attention_mask=...)` that returns an object with `.l
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
-from itertools import compress
 from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 
-from llada_demo.engine.instrument import Scratch, pass_on_host, spread
+from llada_demo.engine.instrument import Scratch, pass_on_host
 from llada_demo.engine import rules
 from llada_demo.engine.cache import BlockwiseLogits, check_cache
 from llada_demo.engine.revoke import MAX_REVISIONS, block_plan, remask_lowest
@@ -272,23 +270,6 @@ def _steps(passes: Iterator[Pass], top_k: int) -> Iterator[Step]:
     """One Step per Pass: the page's numbers computed on the device, then copied to the host once."""
     start, scratch = time.perf_counter(), Scratch()
     for index, p in enumerate(passes):
-        L = p.guesses.shape[1]
-        tokens, guesses, committed, remasked, score, probability, ids, ps, entropy, positions = pass_on_host(
-            p.probs, p.guesses, p.was_masked, top_k, p.logits, scratch, x=p.x, committed=p.to_commit,
-            remasked=p.remasked, score=p.score)
-        top_ids, top_probs, entropies = spread(L, positions, ids, ps, entropy, min(top_k, p.probs.shape[-1]))
-        yield Step(
-            index=index,
-            block=p.block,
-            tokens=tuple(tokens),
-            committed=tuple(compress(range(L), committed)),
-            proposals=tuple(guesses),
-            confidence=tuple(c if c > -math.inf else None for c in score),  # -inf: not eligible
-            probability=tuple(probability),
-            top_ids=top_ids,
-            top_probs=top_probs,
-            entropy=entropies,
-            nfe=index + 1,
-            elapsed=time.perf_counter() - start,
-            remasked=tuple(compress(range(L), remasked)),
-        )
+        fields = pass_on_host(p.probs, p.guesses, p.was_masked, top_k, p.logits, scratch, x=p.x,
+                              committed=p.to_commit, remasked=p.remasked, score=p.score)
+        yield Step(index=index, block=p.block, nfe=index + 1, elapsed=time.perf_counter() - start, **fields)

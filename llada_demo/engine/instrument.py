@@ -13,7 +13,9 @@ passes over the vocabulary, and both are kept few:
 - on the CPU in float32 (the tiny pair, or any model run on the CPU), `pass_on_host` hands the whole pass
   to one compiled call (`instrument_cpu`, numba): per selected row one loop reads the probabilities and
   logits while the row sits in the core's cache, and the same call packs and rounds every number of the
-  Step, leaving two `tolist`s (bench, wide vocabulary: about a third of the eager code's price);
+  Step and writes the index lists that place them, leaving two `tolist`s and one C-level slice or map per
+  field of the Step (bench, wide vocabulary: about a third of the eager code's price); the choice of code
+  and the run's constants are bound once per run (`Scratch`), not read from the tensors at every pass;
 - elsewhere (CUDA, half precision, numba missing) the eager torch code below, in as few operations as
   eager PyTorch allows:
 - the probabilities are the sampler's own softmax (its rule needs them anyway), never recomputed;
@@ -52,6 +54,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from itertools import compress
 
 import numpy as np
 import torch
@@ -123,12 +126,15 @@ class Measured:
 
 
 class Scratch:
-    """Float32 (L, V) buffers reused by every pass of one run: writing into them, rather than into fresh
-    tensors, spares the allocator (and the kernel's page faults) megabyte-sized blocks per pass, which on
-    a wide vocabulary cost as much as the arithmetic."""
+    """What one run's passes share: float32 (L, V) buffers reused by every pass (writing into them, rather
+    than into fresh tensors, spares the allocator, and the kernel's page faults, megabyte-sized blocks per
+    pass, which on a wide vocabulary cost as much as the arithmetic), and `pass_on_host`'s choice of code,
+    made at the run's first pass. One Scratch serves one run."""
 
     def __init__(self):
         self._buffers: dict[str, torch.Tensor] = {}
+        self.canvas: torch.Tensor | None = None  # the run's canvas, once `pass_on_host` has seen its first pass
+        self.compiled = None  # and the compiled pass it bound for the run (None: the torch code)
 
     def buffer(self, name: str, rows: int, like: torch.Tensor) -> torch.Tensor:
         """A float32 (rows, V) slice of this scratch's buffer `name`, on like's device (V: like's width)."""
@@ -291,27 +297,43 @@ def _packed_on_device(tensors, kinds) -> list:
 
 def pass_on_host(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: int, logits: torch.Tensor,
                  scratch: Scratch, x: torch.Tensor, committed: torch.Tensor, remasked: torch.Tensor,
-                 score: torch.Tensor) -> tuple[list, ...]:
-    """One pass of the diffusion sampler for a batch of one, as Python lists: `measure` at `rows`, and the
-    pass's own vectors. probs, logits (1, L, V); guesses, rows, committed, remasked, score (1, L); x the
-    canvas (1, P + L), whose last L tokens are the generated region.
+                 score: torch.Tensor) -> dict:
+    """One pass of the diffusion sampler for a batch of one, as the per-position fields of its `Step`: `measure`
+    at `rows`, and the pass's own vectors. probs, logits (1, L, V); guesses, rows, committed, remasked, score
+    (1, L) (score -inf where a position was not eligible); x the canvas (1, P + L), whose last L tokens are the
+    generated region.
 
-    Returns (tokens, guesses, committed, remasked, score, probability, top_ids, top_probs, entropy, positions):
-    committed and remasked as 0/1, top_ids and top_probs flat (min(k, V) per selected row, see `spread`),
-    positions the selected rows. Floats are rounded as `to_host` rounds them. On the CPU in float32 one
-    compiled call does it all (`instrument_cpu`: every small call after a forward pass costs, so the
-    tensors go in whole, not as per-row views); elsewhere `measure`, then `to_host`.
+    Returns {tokens, committed, proposals, confidence, probability, top_ids, top_probs, entropy, remasked}
+    as `Step` holds them (tuples; committed and remasked as positions, confidence None where not eligible),
+    floats rounded as `to_host` rounds them. On the CPU in float32 one compiled call does it all
+    (`instrument_cpu`: every small call after a forward pass costs, so the tensors go in whole, not as
+    per-row views); elsewhere `measure`, then `to_host`. Which of the two runs is decided at a run's first
+    pass and kept in `scratch` (so is every constant of the run): after a forward pass even reading a
+    tensor's device or shape costs microseconds.
     """
-    fast = _compiled(probs.device.type)
-    if fast is not None and fast.serves(probs, logits):
-        V = probs.shape[-1]
-        return fast.pass_on_host(probs, guesses, rows, k, logits, class_count(V, min(k, V)), DIGITS,
-                                 x, committed, remasked, score)
+    if scratch.canvas is not x:  # a run's first pass: its passes share the canvas, device, dtype and shape
+        scratch.canvas, scratch.compiled = x, _compiled_pass(probs, logits, k, x)
+    if scratch.compiled is not None:
+        return scratch.compiled(probs, guesses, rows, logits, committed, remasked, score)
     L = probs.shape[1]
     m = measure(probs[0], guesses[0], rows[0], k, logits[0], scratch)
-    values = to_host(x[0, -L:], guesses[0], committed[0], remasked[0], score[0], m.probability, m.top_ids,
-                     m.top_probs, m.entropy)
-    return (*values, list(m.positions))
+    tokens, proposals, chosen, dropped, scores, probability, ids, ps, entropy = to_host(
+        x[0, -L:], guesses[0], committed[0], remasked[0], score[0], m.probability, m.top_ids, m.top_probs, m.entropy)
+    top_ids, top_probs, entropies = spread(L, m.positions, ids, ps, entropy, m.top_ids.shape[-1])
+    return dict(tokens=tuple(tokens), committed=tuple(compress(range(L), chosen)), proposals=tuple(proposals),
+                confidence=tuple(c if c > -math.inf else None for c in scores), probability=tuple(probability),
+                top_ids=top_ids, top_probs=top_probs, entropy=entropies, remasked=tuple(compress(range(L), dropped)))
+
+
+def _compiled_pass(probs: torch.Tensor, logits: torch.Tensor, k: int, x: torch.Tensor):
+    """`instrument_cpu.pass_on_host` bound to a run's constants (L, k, the class count, the rounding's scale,
+    the canvas's numpy view), or None where it does not serve (see `serves`) and the torch code runs."""
+    fast = _compiled(probs.device.type)
+    if fast is None or not fast.serves(probs, logits):
+        return None
+    L, V = probs.shape[1], probs.shape[-1]
+    k = min(k, V)
+    return functools.partial(fast.pass_on_host, L, k, class_count(V, k), 10.0 ** DIGITS, x.numpy())
 
 
 def describe(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: int,

@@ -54,19 +54,37 @@ def measure(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: i
             torch.from_numpy(top_probs), torch.from_numpy(entropy), tuple(where.tolist()))
 
 
-def pass_on_host(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor, k: int, logits: torch.Tensor,
-                 class_count: int, digits: int, x: torch.Tensor, committed: torch.Tensor, remasked: torch.Tensor,
-                 score: torch.Tensor) -> tuple[list, ...]:
-    """`instrument.pass_on_host` in one compiled call (same arguments, a batch of one): the measurements and
-    the pass's own vectors, packed and rounded to `digits` decimals by the kernel, then two `tolist`s."""
-    L, k = probs.shape[1], min(k, probs.shape[-1])
-    floats, ints = pass_values(
-        probs.numpy(), logits.numpy(), guesses.numpy(), rows.numpy(), k, class_count, x.numpy(), committed.numpy(),
-        remasked.numpy(), score.numpy(), 10.0 ** digits)
+def pass_on_host(L: int, k: int, class_count: int, scale: float, canvas: np.ndarray, probs: torch.Tensor,
+                 guesses: torch.Tensor, rows: torch.Tensor, logits: torch.Tensor, committed: torch.Tensor,
+                 remasked: torch.Tensor, score: torch.Tensor) -> dict:
+    """`instrument.pass_on_host` in one compiled call, the same fields, for a batch of one.
+
+    The run's constants come first (`instrument` binds them once per run: even reading a tensor's shape or
+    device costs microseconds after a forward pass): L, k = min(k, V), `instrument.class_count(V, k)`, the
+    rounding's scale 10^digits, and canvas, the numpy view of the canvas x (1, P + L), which the sampler
+    writes in place. Then this pass's tensors as `instrument.pass_on_host` takes them.
+
+    The kernel packs and rounds every number, lists the committed and remasked positions, and writes two
+    index lists that place the per-row values at their positions: `row` (each position's selected row, M
+    where there is none) and `at` (the position itself where its score is finite, else L). After the two
+    `tolist`s each field is then one C-level pass (a slice, or a map over an index list into the values with a
+    None or () appended), not a Python loop."""
+    floats, ints, chosen, dropped, M = pass_values(
+        probs.numpy(), logits.numpy(), guesses.numpy(), rows.numpy(), k, class_count, canvas, committed.numpy(),
+        remasked.numpy(), score.numpy(), scale)
     floats, ints = floats.tolist(), ints.tolist()
-    M = (len(ints) - 4 * L) // (k + 1)
-    return (ints[:L], ints[L:2 * L], ints[2 * L:3 * L], ints[3 * L:4 * L], floats[:L], floats[L:2 * L],
-            ints[4 * L + M:], floats[2 * L:2 * L + M * k], floats[2 * L + M * k:], ints[4 * L:4 * L + M])
+    row, at, picks = ints[2 * L:3 * L], ints[3 * L:4 * L], 4 * L + chosen
+    scores, entropy = floats[:L], floats[2 * L + M * k:]
+    scores.append(None)
+    entropy.append(None)
+    top_ids = list(zip(*[iter(ints[picks + dropped:])] * k))  # the selected rows' k-tuples, then () for the rest
+    top_probs = list(zip(*[iter(floats[2 * L:2 * L + M * k])] * k))
+    top_ids.append(())
+    top_probs.append(())
+    return dict(tokens=tuple(ints[:L]), committed=tuple(ints[4 * L:picks]), proposals=tuple(ints[L:2 * L]),
+                confidence=tuple(map(scores.__getitem__, at)), probability=tuple(floats[L:2 * L]),
+                top_ids=tuple(map(top_ids.__getitem__, row)), top_probs=tuple(map(top_probs.__getitem__, row)),
+                entropy=tuple(map(entropy.__getitem__, row)), remasked=tuple(ints[picks:picks + dropped]))
 
 
 def warm() -> None:
@@ -74,8 +92,8 @@ def warm() -> None:
     the sampler's types, so that a page's first run does not wait for numba."""
     probs = torch.full((1, 4, 32), 1 / 32)
     masked = torch.tensor([[True, False, True, True]])
-    pass_on_host(probs, torch.zeros((1, 4), dtype=torch.long), masked, 5, probs.log(), 4, 4,
-                 torch.zeros((1, 6), dtype=torch.long), masked, ~masked, torch.zeros((1, 4)))
+    pass_on_host(4, 5, 4, 1e4, np.zeros((1, 6), dtype=np.int64), probs, torch.zeros((1, 4), dtype=torch.long),
+                 masked, probs.log(), masked, ~masked, torch.zeros((1, 4)))
     measure(probs[0], torch.zeros(4, dtype=torch.long), masked[0], 5, probs[0].log(), 4)
 
 PLAIN = dict(cache=True, nogil=True, error_model="numpy")  # every kernel: compiled once, cached on disk
@@ -179,24 +197,35 @@ def rounded(x, scale):
 
 @njit(**PLAIN)
 def pass_values(probs, logits, guesses, rows, k, C, x, committed, remasked, score, scale):
-    """For the first row of a batch (probs, logits (B, L, V); x (B, P + L); the rest (B, L)): floats: score,
-    probability (L each), top_probs (M k), entropy (M), rounded; ints: tokens, guesses, committed,
-    remasked (L each), positions (M), top_ids (M k)."""
+    """For the first row of a batch (probs, logits (B, L, V); x (B, P + L); the rest (B, L)):
+    floats: score, probability (L each), top_probs (M k), entropy (M), rounded;
+    ints: tokens, guesses, row (each position's selected row, M for none), at (the position where its score
+    is finite, L where not) (L each), the committed positions, the remasked ones, top_ids (M k);
+    then the numbers of committed and remasked positions, and M."""
     committed, remasked, score = committed[0], remasked[0], score[0]
     where, probability, top_probs, top_ids, entropy = measured(probs[0], logits[0], guesses[0], rows[0], k, C)
     L, M = probability.shape[0], where.shape[0]
     tokens, guesses = x[0, x.shape[1] - L:], guesses[0]
+    chosen, dropped = np.count_nonzero(committed), np.count_nonzero(remasked)
     floats = np.empty(2 * L + M * (k + 1), dtype=np.float64)
-    ints = np.empty(4 * L + M * (k + 1), dtype=np.int64)
+    ints = np.empty(4 * L + chosen + dropped + M * k, dtype=np.int64)
+    c, r = 4 * L, 4 * L + chosen  # where the next committed / remasked position goes
     for i in range(L):
         floats[i] = rounded(score[i], scale)
         floats[L + i] = rounded(probability[i], scale)
-        ints[i], ints[L + i] = tokens[i], guesses[i]
-        ints[2 * L + i], ints[3 * L + i] = committed[i], remasked[i]
-    for r in range(M):
-        ints[4 * L + r] = where[r]
-        floats[2 * L + M * k + r] = rounded(entropy[r], scale)
+        ints[i], ints[L + i], ints[2 * L + i] = tokens[i], guesses[i], M
+        ints[3 * L + i] = i if score[i] > -np.inf else L
+        if committed[i]:
+            ints[c] = i
+            c += 1
+        if remasked[i]:
+            ints[r] = i
+            r += 1
+    ids = 4 * L + chosen + dropped
+    for m in range(M):
+        ints[2 * L + where[m]] = m
+        floats[2 * L + M * k + m] = rounded(entropy[m], scale)
         for j in range(k):
-            floats[2 * L + r * k + j] = rounded(top_probs[r, j], scale)
-            ints[4 * L + M + r * k + j] = top_ids[r, j]
-    return floats, ints
+            floats[2 * L + m * k + j] = rounded(top_probs[m, j], scale)
+            ints[ids + m * k + j] = top_ids[m, j]
+    return floats, ints, chosen, dropped, M
