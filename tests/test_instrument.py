@@ -238,7 +238,7 @@ def test_to_host_rounds_as_float64_and_returns_ints():
     assert all(type(i) is int for i in got_ids + got_flags)
 
 
-def reference_measure(probs, guesses, rows, k, logits=None, scratch=None):
+def reference_measure(probs, guesses, rows, k, logits=None, scratch=None, compiled=True):
     """What `measure` computes, written plainly (torch.topk, float64 entropy), for the comparison below."""
     where = rows.nonzero()[:, 0]
     values, ids = probs.float().topk(min(k, probs.shape[-1]), dim=-1)

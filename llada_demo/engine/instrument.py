@@ -316,7 +316,7 @@ def pass_on_host(probs: torch.Tensor, guesses: torch.Tensor, rows: torch.Tensor,
     if scratch.compiled is not None:
         return scratch.compiled(probs, guesses, rows, logits, committed, remasked, score)
     L = probs.shape[1]
-    m = measure(probs[0], guesses[0], rows[0], k, logits[0], scratch)
+    m = measure(probs[0], guesses[0], rows[0], k, logits[0], scratch, compiled=False)  # decided above, once
     tokens, proposals, chosen, dropped, scores, probability, ids, ps, entropy = to_host(
         x[0, -L:], guesses[0], committed[0], remasked[0], score[0], m.probability, m.top_ids, m.top_probs, m.entropy)
     top_ids, top_probs, entropies = spread(L, m.positions, ids, ps, entropy, m.top_ids.shape[-1])

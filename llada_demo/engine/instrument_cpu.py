@@ -2,11 +2,12 @@
 
 `instrument.measure` and `instrument.pass_on_host` hand their work here when the model runs on the CPU in
 float32 and its logits are at hand (the diffusion sampler's case; LLaDA 2's and DiffusionGemma's panes too).
-Eager PyTorch computes the top-k and the entropy of the selected rows in about a dozen operations, five of them passes over the whole (M, V) block (the class maxima, the subtraction
-into a scratch buffer, the product, the sum, the selection), each a kernel that finds its data out of the
-cache again; on a wide vocabulary that costs several per cent of a forward pass
-(bench/bench_instrumentation.py). Here one compiled loop per selected row reads the row's probabilities and
-logits while the row (8 V bytes) sits in the core's cache, with no scratch buffer and no intermediate tensors:
+Eager PyTorch computes the top-k and the entropy of the selected rows in about a dozen operations, five of
+them passes over the whole (M, V) block (the class maxima, the subtraction into a scratch buffer, the
+product, the sum, the selection), each a kernel that finds its data out of the cache again; on a wide
+vocabulary that costs several per cent of a forward pass (bench/bench_instrumentation.py). Here one compiled
+loop per selected row reads the row's probabilities and logits while the row (8 V bytes) sits in the core's
+cache, with no scratch buffer and no intermediate tensors:
 
 - top-k as `instrument.top_k` does it: the maximum of each class of entries (id modulo C, the same C), then
   an insertion into a sorted k-list over the k best classes' entries and the V mod C last ones only (rows
