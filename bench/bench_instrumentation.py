@@ -9,10 +9,12 @@ candidates, entropy and probabilities) against a bare loop of the same forward p
 
     OMP_NUM_THREADS=1 python bench/bench_instrumentation.py [--repeats 7]
 
-Two instrumented loops are timed: `instrumented`, as the page runs it (on the CPU the compiled loop of
+Beside the bare loop, a second bare loop (`bare_again`, the same code) is timed as a control: its paired ratio
+to the first is this run's noise floor, what the order of the loops and the machine make of no difference at
+all. Two instrumented loops are timed: `instrumented`, as the page runs it (on the CPU the compiled loop of
 engine/instrument_cpu.py, numba), and `eager`, the same with numba switched off (the torch code, as on a
 machine without numba and, operation for operation, as on CUDA). Everything runs in this one process on one
-torch thread, the three loops interleaved in rotating order; it prints the median wall time and CPU time of
+torch thread, the four loops interleaved in rotating order; it prints the median wall time and CPU time of
 each, their ratios to the bare loop per shape (goal: at most 1.05 on both), and the median of each round's
 own ratio (the runs of a round share the machine's load: the figure to compare). On a machine that other
 work shares the ratios move by a few hundredths from run to run, and a loop's time depends on which loop
@@ -43,6 +45,7 @@ SETTINGS = dict(steps=128, gen_length=128, block_length=32, temperature=0.0, cfg
 
 OWN: dict = {}     # loop name -> [seconds per run spent between passes: turning each Pass into a Step]
 INSIDE: dict = {}  # loop name -> [seconds per run spent inside the reverse process: forward passes, commits]
+FORWARD: dict = {}  # loop name -> [seconds per run of those spent in the forward passes (`model_logits`)]
 
 
 @contextlib.contextmanager
@@ -51,11 +54,21 @@ def timed_passes(name):
     reverse process (forward passes, scores, commits: the same work in every loop) and the time from handing a
     Pass over to being asked for the next one (the time `sample` spends building that pass's Step, the
     instrumentation's own cost). The first says how much the Step building slows the loop around it (caches
-    it leaves cold), the second is what the machine's noise moves least. Every loop goes through the wrapper,
-    so its few microseconds per pass fall on all of them alike."""
-    original = diffusion.reverse_process
+    it leaves cold), the second is what the machine's noise moves least. Of the first, the forward passes
+    (`diffusion.model_logits`, the network) are timed apart from the rest (softmax, scores, commits). Every loop
+    goes through the wrappers, so their few microseconds per pass fall on all of them alike."""
+    original, network = diffusion.reverse_process, diffusion.model_logits
+    forward = [0.0]
+
+    def timed_network(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return network(*args, **kwargs)
+        finally:
+            forward[0] += time.perf_counter() - start
 
     def timed(*args, **kwargs):
+        forward[0] = 0.0
         passes, inside, own = original(*args, **kwargs), 0.0, 0.0
         while True:
             asked = time.perf_counter()
@@ -69,22 +82,29 @@ def timed_passes(name):
             own += time.perf_counter() - handed
         INSIDE.setdefault(name, []).append(inside)
         OWN.setdefault(name, []).append(own)
+        FORWARD.setdefault(name, []).append(forward[0])
 
-    diffusion.reverse_process = timed
+    diffusion.reverse_process, diffusion.model_logits = timed, timed_network
     try:
         yield
     finally:
-        diffusion.reverse_process = original
+        diffusion.reverse_process, diffusion.model_logits = original, network
 
 
-def bare(model, prompt, mask_id):
+def bare(model, prompt, mask_id, name="bare"):
     x = torch.cat([prompt, torch.full((1, SETTINGS["gen_length"]), mask_id)], dim=1)
     settings = {k: v for k, v in SETTINGS.items() if k != "gen_length"}
-    with timed_passes("bare"):
+    with timed_passes(name):
         for _ in diffusion.reverse_process(model, x, None, prompt_length=prompt.shape[1], mask_id=mask_id,
                                            **settings):
             pass
     return x
+
+
+def bare_again(model, prompt, mask_id):
+    """`bare` once more, timed as a loop of its own: its ratio to `bare` is the bench's noise floor in this run
+    (the same code twice, so any distance from 1 is the machine and the loops' order, not instrumentation)."""
+    return bare(model, prompt, mask_id, name="bare_again")
 
 
 def instrumented(model, prompt, mask_id, name="instrumented"):
@@ -114,7 +134,7 @@ def wide():
     return "wide vocabulary (random)", TinyTransformer(config).eval(), 2
 
 
-LOOPS = (bare, instrumented, eager)
+LOOPS = (bare, bare_again, instrumented, eager)
 
 
 def measure(model, mask_id, repeats):
@@ -127,7 +147,7 @@ def measure(model, mask_id, repeats):
     for n in range(repeats):
         # Each round runs the loops back to back, in an order that rotates, so that none always runs right
         # after the same one (into the caches and the allocator state it left).
-        for fn in LOOPS[n % 3:] + LOOPS[:n % 3]:
+        for fn in LOOPS[n % len(LOOPS):] + LOOPS[:n % len(LOOPS)]:
             start, start_cpu = time.perf_counter(), time.process_time()
             fn(model, prompt, mask_id)
             times[fn][0].append(time.perf_counter() - start)
@@ -135,20 +155,25 @@ def measure(model, mask_id, repeats):
     return times
 
 
-def report(fn, times, inside, own) -> list[str]:
+def report(fn, times, inside, own, forward) -> list[str]:
     """The lines for one instrumented loop against the bare one: medians, their ratio, the paired median;
     then the two parts of the paired ratio (the slower reverse process, the Steps' own time), each as a share
-    of the bare loop's time, median of the rounds."""
+    of the bare loop's time, median of the rounds, and the first split into forward passes and the rest."""
     (b, b_cpu), (i, i_cpu) = times[bare], times[fn]
     med = statistics.median
     ratios = [med(x / y for y, x in zip(base, runs)) for base, runs in ((b, i), (b_cpu, i_cpu))]
-    slower = med((x - y) / t for x, y, t in zip(inside[fn], inside[bare], b))
+
+    def slower(parts):  # median of the rounds' (this loop's - the bare loop's) / the bare loop's time
+        return med((x - y) / t for x, y, t in zip(parts[fn], parts[bare], b))
+
+    rest = {f: [x - y for x, y in zip(inside[f], forward[f])] for f in (fn, bare)}
     return [f"  {fn.__name__ + ':':13s} {med(i):.3f} s wall, {med(i_cpu):.3f} s CPU  ({med(i) / 128 * 1000:.2f} ms per step); "
             f"ratio to bare {med(i) / med(b):.3f} wall, {med(i_cpu) / med(b_cpu):.3f} CPU; "
             f"median of the paired ratios {ratios[0]:.3f} wall, {ratios[1]:.3f} CPU (goal <= 1.05)",
             f"  {'':13s} building the Steps: {med(own[fn]) / 128 * 1e6:.0f} us per step, "
             f"{med(o / x for o, x in zip(own[fn], b)):.1%} of the bare loop's time; its reverse process "
-            f"(the same forward passes and commits) took {slower:+.1%} of it more than the bare loop's"]
+            f"(the same forward passes and commits) took {slower(inside):+.1%} of it more than the bare loop's "
+            f"(forward passes {slower(forward):+.1%}, the rest {slower(rest):+.1%})"]
 
 
 def main(argv=None):
@@ -166,9 +191,12 @@ def main(argv=None):
               f"{params / 1e6:.2f} M parameters")
         b, b_cpu = (statistics.median(t) for t in times[bare])
         print(f"  bare:         {b:.3f} s wall, {b_cpu:.3f} s CPU  ({b / 128 * 1000:.2f} ms per forward pass)")
-        inside, own = ({fn: parts.pop(fn.__name__)[1:] for fn in LOOPS} for parts in (INSIDE, OWN))  # [1:]: no warm-up
+        inside, own, forward = ({fn: parts.pop(fn.__name__)[1:] for fn in LOOPS}  # [1:]: no warm-up
+                                for parts in (INSIDE, OWN, FORWARD))
+        again = statistics.median(x / y for y, x in zip(times[bare][0], times[bare_again][0]))
+        print(f"  bare again:   median of the paired ratios {again:.3f} wall (the same loop twice: this run's noise floor)")
         for fn in (instrumented, eager):
-            print("\n".join(report(fn, times, inside, own)))
+            print("\n".join(report(fn, times, inside, own, forward)))
 
 
 if __name__ == "__main__":
