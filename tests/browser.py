@@ -58,6 +58,26 @@ def served(demo, css: str = ""):
         demo.close()
 
 
+def fill_text(page, elem_id: str, text: str) -> None:
+    """Type `text` into a Gradio textbox and wait until the page holds it.
+
+    A textbox filled while its tab is first drawn can be reset to its default when the tab's render ends (CI saw
+    the Infill tab keep its example after `fill("")`): fill again until the value stays.
+    """
+    box = page.locator(f"#{elem_id} textarea")
+    box.wait_for(state="visible")
+    for _ in range(5):
+        box.fill(text)
+        try:
+            expect(box).to_have_value(text, timeout=1000)
+            page.wait_for_timeout(200)  # the reset comes after the render: check that the value stays
+            expect(box).to_have_value(text, timeout=100)
+            return
+        except AssertionError:
+            continue
+    expect(box).to_have_value(text)
+
+
 def set_slider(page, elem_id: str, value: int) -> None:
     """Type `value` into a Gradio slider's number box and wait until the page holds it."""
     box = page.locator(f"#{elem_id} input[type=number]")

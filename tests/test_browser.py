@@ -6,7 +6,7 @@ connection open). Screenshots go to test-artifacts/ for a person to look at.
 
 import pytest
 
-from tests.browser import ARTIFACTS, needs_chromium, opened, set_slider
+from tests.browser import ARTIFACTS, fill_text, needs_chromium, opened, set_slider
 
 pytestmark = needs_chromium
 
@@ -87,7 +87,7 @@ def test_every_tab_opens_and_explains_itself(page):
 
 def test_infill_in_the_browser(page):
     page.get_by_role("tab", name="Infill").click()
-    page.locator("#infill-text textarea").fill("Kilm lived near the ___ with a lazy ___.")
+    fill_text(page, "infill-text", "Kilm lived near the ___ with a lazy ___.")
     page.locator("#infill-run").click()
     page.wait_for_selector('#infill-canvas [data-step="2"]', timeout=30_000)
     assert page.locator('#infill-canvas [data-state="masked"]').count() == 0

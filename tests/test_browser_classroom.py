@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.browser import ARTIFACTS, expect, needs_chromium, set_slider
+from tests.browser import ARTIFACTS, expect, fill_text, needs_chromium, set_slider
 
 pytestmark = needs_chromium
 WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
@@ -145,7 +145,7 @@ def test_bad_input_is_told_on_the_input(browser, served_app, width, tmp_path):
             ("Training", "training-text", "training-draw", ("#training-chips", "#training-summary"),
              "The sentence is empty")):
         open_tab(page, tab)
-        page.locator(f"#{text_id} textarea").fill("")
+        fill_text(page, text_id, "")
         outputs = snapshot(page, *shown)
         page.locator(f"#{button}").click()
         told_on(page, text_id, message)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import needs_chromium
+from tests.browser import fill_text, needs_chromium
 
 pytestmark = needs_chromium
 
@@ -59,7 +59,7 @@ def test_hostile_prompt_and_infill_text_stay_text(browser_page):
     page.wait_for_selector('#canvas [data-step="48"]', timeout=60_000)
     assert_nothing_ran(page, dialogs, "#canvas")
     page.get_by_role("tab", name="Infill").click()
-    page.locator("#infill-text textarea").fill(PAYLOADS[1] + " lived near the ___ " + PAYLOADS[0])
+    fill_text(page, "infill-text", PAYLOADS[1] + " lived near the ___ " + PAYLOADS[0])
     page.locator("#infill-run").click()
     page.wait_for_selector('#infill-canvas [data-step="1"]', timeout=30_000)
     assert_nothing_ran(page, dialogs, "#infill-canvas")
