@@ -59,35 +59,32 @@ def served(demo, css: str = ""):
 
 
 def fill_text(page, elem_id: str, text: str) -> None:
-    """Type `text` into a Gradio textbox and wait until the page holds it.
-
-    A textbox filled while its tab is first drawn can be reset to its default when the tab's render ends (CI saw
-    the Infill tab keep its example after `fill("")`): fill again until the value stays.
-    """
-    box = page.locator(f"#{elem_id} textarea")
-    box.wait_for(state="visible")
-    for _ in range(5):
-        box.fill(text)
-        try:
-            expect(box).to_have_value(text, timeout=1000)
-            page.wait_for_timeout(200)  # the reset comes after the render: check that the value stays
-            expect(box).to_have_value(text, timeout=100)
-            return
-        except AssertionError:
-            continue
-    expect(box).to_have_value(text)
+    """Type `text` into a Gradio textbox and wait until the page holds it (see `_fill_until_kept`)."""
+    _fill_until_kept(page, page.locator(f"#{elem_id} textarea"), text)
 
 
 def set_slider(page, elem_id: str, value: int) -> None:
     """Type `value` into a Gradio slider's number box and wait until the page holds it."""
-    box = page.locator(f"#{elem_id} input[type=number]")
+    _fill_until_kept(page, page.locator(f"#{elem_id} input[type=number]"), str(value), enter=True)
+
+
+def _fill_until_kept(page, box, value: str, enter: bool = False) -> None:
+    """Fill `box` (pressing Enter after, for a slider's number box) until it holds `value` and keeps it.
+
+    An input filled while its tab or accordion is still being drawn is reset to its default when the render
+    ends (a slider's box in an accordion that still opens; on CI, the Infill tab's example back after
+    `fill("")`): fill again.
+    """
     box.wait_for(state="visible")
-    for _ in range(5):  # a box filled while its accordion still opens is reset when it renders: fill again
-        box.fill(str(value))
-        box.press("Enter")
+    for _ in range(5):
+        box.fill(value)
+        if enter:
+            box.press("Enter")
         try:
-            expect(box).to_have_value(str(value), timeout=1000)
+            expect(box).to_have_value(value, timeout=1000)
+            page.wait_for_timeout(200)  # the reset comes when the render ends: check that the value stays
+            expect(box).to_have_value(value, timeout=100)
             return
         except AssertionError:
             continue
-    expect(box).to_have_value(str(value))
+    expect(box).to_have_value(value)

@@ -239,7 +239,8 @@ def test_to_host_rounds_as_float64_and_returns_ints():
 
 
 def reference_measure(probs, guesses, rows, k, logits=None, scratch=None, compiled=True):
-    """What `measure` computes, written plainly (torch.topk, float64 entropy), for the comparison below."""
+    """What `measure` computes, written plainly (torch.topk, float64 entropy), for the comparison below
+    (`compiled` is taken, as `measure` takes it, and changes nothing here)."""
     where = rows.nonzero()[:, 0]
     values, ids = probs.float().topk(min(k, probs.shape[-1]), dim=-1)
     entropy = float64_entropy(logits if logits is not None else probs.double().log())
