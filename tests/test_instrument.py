@@ -18,6 +18,11 @@ def float64_entropy(logits: torch.Tensor) -> torch.Tensor:
     return -(logp.exp() * logp).nan_to_num(0.0).sum(-1)
 
 
+def rounded_reference(values: torch.Tensor) -> list:
+    """Floats as the Steps carry them: float64, times 10^4 rounded half to even, over 10^4 (torch's round)."""
+    return values.double().mul(1e4).round().div(1e4).tolist()
+
+
 def random_logits(rows: int, vocab: int, seed: int, shift: float = 0.0) -> torch.Tensor:
     """Flat to peaked rows (scales 0.5 to 12), shifted by `shift` (logits of +-30 and more)."""
     g = torch.Generator().manual_seed(seed)
@@ -176,12 +181,11 @@ def test_a_pass_on_the_host_is_the_same_compiled_or_eager(monkeypatch, vocab):
     positions = one["rows"][0].nonzero()[:, 0].tolist()
     assert fast["tokens"] == tuple(one["x"][0, -L:].tolist()) and fast["proposals"] == tuple(one["guesses"][0].tolist())
     assert fast["committed"] == tuple(one["committed"][0].nonzero()[:, 0].tolist()) and fast["remasked"] == (L // 2,)
-    rounded = lambda t: t.double().mul(1e4).round().div(1e4).tolist()  # noqa: E731
-    assert fast["confidence"] == tuple(c if c > -math.inf else None for c in rounded(one["score"][0]))
+    assert fast["confidence"] == tuple(c if c > -math.inf else None for c in rounded_reference(one["score"][0]))
     assert fast["confidence"].count(None) == L - len(positions)  # -inf exactly where not eligible
-    assert fast["probability"] == tuple(rounded(one["probs"][0].gather(-1, one["guesses"][0, :, None])[:, 0]))
+    assert fast["probability"] == tuple(rounded_reference(one["probs"][0].gather(-1, one["guesses"][0, :, None])[:, 0]))
     reference = one["probs"][0, positions].topk(k, dim=-1)
-    assert [fast["top_probs"][i] for i in positions] == [tuple(r) for r in rounded(reference.values)]
+    assert [fast["top_probs"][i] for i in positions] == [tuple(r) for r in rounded_reference(reference.values)]
     assert all(len(fast["top_ids"][i]) == k for i in positions)
     assert all(fast["top_ids"][i] == fast["top_probs"][i] == () and fast["entropy"][i] is None
                for i in range(L) if i not in positions)
@@ -231,7 +235,7 @@ def test_to_host_rounds_as_float64_and_returns_ints():
     ids = torch.randint(0, 100, (4, 5), generator=g)
     flags = torch.rand(7, generator=g) < 0.5
     got_floats, got_ids, got_flags = to_host(floats, ids, flags)
-    expected = floats.double().mul(1e4).round().div(1e4).tolist()
+    expected = rounded_reference(floats)
     assert got_floats[3:] == expected[3:]
     assert got_floats[0] == math.inf and got_floats[1] == -math.inf and math.isnan(got_floats[2])
     assert got_ids == ids.flatten().tolist() and got_flags == flags.long().tolist()
