@@ -7,14 +7,15 @@ candidates, entropy and probabilities) against a bare loop of the same forward p
 - a wide vocabulary: a random 4-layer, 128-wide model with a 4,096-token vocabulary, where the work per
   pass over the vocabulary (softmax, top-k, entropy) weighs most against the network.
 
-    OMP_NUM_THREADS=1 python bench/bench_instrumentation.py [--repeats 7]
+    OMP_NUM_THREADS=1 python bench/bench_instrumentation.py [--repeats 12]
 
 Beside the bare loop, a second bare loop (`bare_again`, the same code) is timed as a control: its paired ratio
 to the first is this run's noise floor, what the order of the loops and the machine make of no difference at
 all. Two instrumented loops are timed: `instrumented`, as the page runs it (on the CPU the compiled loop of
 engine/instrument_cpu.py, numba), and `eager`, the same with numba switched off (the torch code, as on a
 machine without numba and, operation for operation, as on CUDA). Everything runs in this one process on one
-torch thread, the four loops interleaved in rotating order; it prints the median wall time and CPU time of
+torch thread, the four loops interleaved in a balanced order (each runs right after each other one equally
+often; the rounds are rounded up to a multiple of four for it); it prints the median wall time and CPU time of
 each, their ratios to the bare loop per shape (goal: at most 1.05 on both), and the median of each round's
 own ratio (the runs of a round share the machine's load: the figure to compare). On a machine that other
 work shares the ratios move by a few hundredths from run to run, and a loop's time depends on which loop
@@ -137,17 +138,29 @@ def wide():
 LOOPS = (bare, bare_again, instrumented, eager)
 
 
+def balanced_order(loops, n):
+    """Round `n`'s order of `loops` (an even number of them), from a Williams square: over len(loops) rounds each
+    loop runs directly after each other loop exactly once within the rounds, and first and last equally often.
+    Row 0 is 0, 1, k-1, 2, k-2, ...; row n adds n to each index."""
+    k = len(loops)
+    first = [0] + [(j + 1) // 2 if j % 2 else k - j // 2 for j in range(1, k)]
+    return [loops[(i + n) % k] for i in first]
+
+
 def measure(model, mask_id, repeats):
-    """{loop: ([wall s], [CPU s])} over `repeats` rounds, each running every loop once, in rotating order."""
+    """{loop: ([wall s], [CPU s])} over `repeats` rounds, each running every loop once (`balanced_order`)."""
     prompt = torch.randint(3, model.config.vocab_size, (1, 12), generator=torch.Generator().manual_seed(0))
     instrument.prepare("cpu")
     for fn in LOOPS:  # warm-up
         fn(model, prompt, mask_id)
     times = {fn: ([], []) for fn in LOOPS}
     for n in range(repeats):
-        # Each round runs the loops back to back, in an order that rotates, so that none always runs right
-        # after the same one (into the caches and the allocator state it left).
-        for fn in LOOPS[n % len(LOOPS):] + LOOPS[:n % len(LOOPS)]:
+        # Each round runs the loops back to back. A loop's time depends on the loop that ran just before it (the
+        # caches and the allocator state it left), so the order must not favour one: a plain rotation would put
+        # each loop after the same one in three rounds of four (the bare loop after the eager one, the
+        # instrumented after the control). These orders put each loop right after each other one once every
+        # len(LOOPS) rounds (a Williams square).
+        for fn in balanced_order(LOOPS, n):
             start, start_cpu = time.perf_counter(), time.process_time()
             fn(model, prompt, mask_id)
             times[fn][0].append(time.perf_counter() - start)
@@ -178,10 +191,11 @@ def report(fn, times, inside, own, forward) -> list[str]:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=7)
-    repeats = parser.parse_args(argv).repeats
+    parser.add_argument("--repeats", type=int, default=12, help="rounds (rounded up to a multiple of 4)")
+    repeats = -(-parser.parse_args(argv).repeats // len(LOOPS)) * len(LOOPS)  # whole cycles of balanced orders
     torch.set_num_threads(1)
-    print(f"gen_length 128, steps 128, block 32, greedy low_confidence; 1 torch thread; {repeats} interleaved repeats (alternating order)")
+    print(f"gen_length 128, steps 128, block 32, greedy low_confidence; 1 torch thread; {repeats} interleaved "
+          f"repeats (balanced order)")
     for build in (shipped, wide):
         name, model, mask_id = build()
         params = sum(p.numel() for p in model.parameters())
