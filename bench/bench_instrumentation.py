@@ -157,11 +157,9 @@ def measure(model, mask_id, repeats):
         fn(model, prompt, mask_id)
     times = {fn: ([], []) for fn in LOOPS}
     for n in range(repeats):
-        # Each round runs the loops back to back. A loop's time depends on the loop that ran just before it (the
-        # caches and the allocator state it left), so the order must not favour one: a plain rotation would put
-        # each loop after the same one in three rounds of four (the bare loop after the eager one, the
-        # instrumented after the control). These orders put each loop right after each other one once every
-        # len(LOOPS) rounds (a Williams square).
+        # A loop's time depends on the loop that ran just before it (the caches and the allocator state it
+        # left): a plain rotation would put each loop after the same one in three rounds of four (the bare loop
+        # after the eager one, the instrumented after the control), hence the balanced orders.
         for fn in balanced_order(LOOPS, n):
             start, start_cpu = time.perf_counter(), time.process_time()
             fn(model, prompt, mask_id)
