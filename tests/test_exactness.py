@@ -9,7 +9,9 @@ must commit none. The test model is what makes this visible: the fixture of test
 """
 
 import functools
+import importlib.util
 import itertools
+import os
 
 import pytest
 import torch
@@ -144,3 +146,23 @@ def test_the_grid_covers_every_kind_of_setting_and_both_outcomes():
              "random": lambda s: s[3] == "random", "low_confidence": lambda s: s[3] == "low_confidence",
              "blocks": lambda s: s[0][2] < s[0][1], "T = 0 with CFG": lambda s: s[1] == 0 and s[2] > 0}
     assert all(any(kind(s) for s in clean) for kind in kinds.values())
+
+
+OFFICIAL = os.environ.get("LLADA_DEMO_OFFICIAL_GENERATE")
+
+
+@pytest.mark.skipif(not OFFICIAL, reason="set LLADA_DEMO_OFFICIAL_GENERATE to LLaDA's generate.py (ML-GSAI/LLaDA)")
+def test_the_reference_is_the_official_file():
+    """tests/reference_llada.py against the real generate.py of ML-GSAI/LLaDA (it cannot ship with the project):
+    the same tokens in every row of the grid. Its CFG branch reads an attention mask it only defines when one is
+    given, so it gets a mask of ones there (the whole prompt attended, as with none)."""
+    spec = importlib.util.spec_from_file_location("official_llada_generate", OFFICIAL)
+    official = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(official)
+    for name, setting in itertools.product(MODELS, SETTINGS):
+        m, p = model(name), prompts()
+        m.device = p.device  # the official code reads model.device
+        torch.manual_seed(11)
+        mask = {"attention_mask": torch.ones_like(p)} if setting[2] > 0 else {}
+        theirs = official.generate(m, p, **mask, **kwargs(setting))[:, PROMPT_LENGTH:]
+        assert torch.equal(theirs, runs(name, setting)[0]), (name, label(setting))
